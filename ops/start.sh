@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `npm start`: installs what is missing, starts the local stack, creates the topics.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+cd "$root"
+[[ -d node_modules ]] || npm ci --no-audit --no-fund
+bash ops/stack.sh up
+npm run topics:create
+source ops/defaults.env 2>/dev/null || true
+cat <<TXT
+
+Slotstream stack is up (ops/stack.sh status; logs in .slotstream/logs; stop with npm stop):
+  Kafka            127.0.0.1:${KAFKA_PORT:-9092}
+  Schema registry  http://127.0.0.1:${REGISTRY_PORT:-8081}/apis/ccompat/v7
+  PostgreSQL       postgres://slotstream:slotstream@127.0.0.1:${POSTGRES_PORT:-5432}/slotstream
+  ClickHouse       http://127.0.0.1:${CLICKHOUSE_HTTP_PORT:-8123}
+  stripe-mock      http://127.0.0.1:${STRIPE_MOCK_HTTP_PORT:-12111}
+  Mailpit          http://127.0.0.1:${MAILPIT_HTTP_PORT:-8025} (SMTP 127.0.0.1:${MAILPIT_SMTP_PORT:-1025})
+TXT

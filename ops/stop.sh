@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# `npm stop`: stops everything `npm start` started.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bash "$here/stack.sh" down
