@@ -79,7 +79,10 @@ export class SchemaIncompatibleError extends SlotstreamError {
     readonly subject: string,
     readonly reasons: readonly string[],
   ) {
-    super('SCHEMA_INCOMPATIBLE', `${subject}: incompatible with the registered schema: ${reasons.join('; ')}`);
+    super(
+      'SCHEMA_INCOMPATIBLE',
+      `${subject}: incompatible with the registered schema: ${reasons.join('; ')}`,
+    );
   }
 }
 
