@@ -11,6 +11,11 @@ export const ERROR_CODES = [
   'UNKNOWN_RECORD_TYPE',
   'SCHEMA_REGISTRY_UNAVAILABLE',
   'SCHEMA_INCOMPATIBLE',
+  // producers/ (the command producer library)
+  'INVALID_COMMAND',
+  'PRODUCER_NOT_READY',
+  'PRODUCER_OVERLOADED',
+  'PRODUCE_FAILED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
