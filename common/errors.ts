@@ -16,6 +16,12 @@ export const ERROR_CODES = [
   'PRODUCER_NOT_READY',
   'PRODUCER_OVERLOADED',
   'PRODUCE_FAILED',
+  // sinks/ (the shared sink runtime and its sinks)
+  'SINK_UNAVAILABLE',
+  'SINK_REJECTED',
+  'SINK_RETRIES_EXHAUSTED',
+  'DEAD_LETTER_FAILED',
+  'INVALID_REPORT_PARAMETER',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
