@@ -104,6 +104,14 @@ export interface Config {
     /** @default 'Slotstream <reservations@slotstream.local>' */
     readonly from: string;
   };
+  readonly processor: {
+    /** Consumer group of the deciders; the root of their transactional ids. @default 'slotstream-decider' */
+    readonly groupId: string;
+    /** A crashed processor's partitions move after this. @default 6000 */
+    readonly sessionTimeoutMs: number;
+    /** Port of the processor's /metrics and /healthz (0 picks a free one). @default 9464 */
+    readonly metricsPort: number;
+  };
   readonly mailpit: {
     /** Mailpit's HTTP API (tests read delivered mail through it). @default 'http://127.0.0.1:8025' */
     readonly url: string;
@@ -150,6 +158,11 @@ export function loadConfig(env: Env = process.env): Config {
       host: str(env, 'SMTP_HOST', '127.0.0.1'),
       port: int(env, 'SMTP_PORT', int(env, 'MAILPIT_SMTP_PORT', 1025, 1, 65535), 1, 65535),
       from: str(env, 'MAIL_FROM', 'Slotstream <reservations@slotstream.local>'),
+    },
+    processor: {
+      groupId: str(env, 'DECIDER_GROUP_ID', 'slotstream-decider'),
+      sessionTimeoutMs: int(env, 'DECIDER_SESSION_TIMEOUT_MS', 6_000, 2_000, 300_000),
+      metricsPort: int(env, 'DECIDER_METRICS_PORT', 9464, 0, 65535),
     },
     mailpit: {
       url: url(env, 'MAILPIT_URL', `http://127.0.0.1:${int(env, 'MAILPIT_HTTP_PORT', 8025, 1, 65535)}`),

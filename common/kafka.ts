@@ -1,7 +1,10 @@
 /** Builds the kafkajs client from the configuration, with kafkajs's logs routed to pino. */
-import { Kafka, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, type logCreator, type RetryOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
+
+// We pin partitions explicitly where it matters and use the default (Java-compatible) partitioner elsewhere.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
 const toPino: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.ERROR]: 'error',
@@ -18,7 +21,12 @@ function pinoLogCreator(logger: Logger): logCreator {
     };
 }
 
-export function createKafka(config: Pick<Config, 'kafka'>, logger: Logger, clientId?: string): Kafka {
+export function createKafka(
+  config: Pick<Config, 'kafka'>,
+  logger: Logger,
+  clientId?: string,
+  retry: RetryOptions = { initialRetryTime: 50, retries: 8 },
+): Kafka {
   return new Kafka({
     clientId: clientId ?? config.kafka.clientId,
     brokers: [...config.kafka.brokers],
@@ -26,6 +34,6 @@ export function createKafka(config: Pick<Config, 'kafka'>, logger: Logger, clien
     logCreator: pinoLogCreator(logger.child({ component: 'kafkajs' })),
     // Local broker: fail fast on connect, retry quickly (kafkajs's default 300 ms initial retry slows transactions).
     connectionTimeout: 3_000,
-    retry: { initialRetryTime: 50, retries: 8 },
+    retry,
   });
 }

@@ -38,6 +38,11 @@ export class ResourceStore {
     return this.states.size;
   }
 
+  /** True if the store holds a state for the resource. */
+  has(resourceId: string): boolean {
+    return this.states.has(resourceId);
+  }
+
   /** The state of a resource, created empty on first use. */
   get(resourceId: string): ResourceState {
     let state = this.states.get(resourceId);
