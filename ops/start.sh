@@ -7,6 +7,8 @@ cd "$root"
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
 bash ops/stack.sh up
 npm run topics:create
+npm run -s schemas:check
+npm run -s schemas:register >/dev/null
 source ops/defaults.env 2>/dev/null || true
 cat <<TXT
 
