@@ -1,0 +1,225 @@
+/**
+ * The API as a fastify instance built from its dependencies, so tests drive it with `app.inject()` and
+ * api/server.ts gives it real ones. Nothing here opens a connection of its own.
+ */
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { CommandBuilder } from '../producers/commands.ts';
+import type { Provenance } from '../schemas/codec.ts';
+import type { Command } from '../schemas/generated/types.ts';
+import type { ApiConfig } from './config.ts';
+import { ApiError } from './errors.ts';
+import { type ApiMetrics, createMetrics } from './metrics.ts';
+import { registerAuth } from './plugins/auth.ts';
+import { registerErrorHandling } from './plugins/errors.ts';
+import { registerIdempotency } from './plugins/idempotency.ts';
+import { adminRoutes, type ReportSource } from './routes/admin.ts';
+import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
+import { reservationRoutes } from './routes/reservations.ts';
+import { resourceRoutes } from './routes/resources.ts';
+import type { KeyVerifier } from './services/api-keys.ts';
+import type { IdempotencyStore } from './services/idempotency-store.ts';
+import type { DecisionView, ReadModel } from './services/read-model.ts';
+import { BatchWaiter, preferredWait } from './services/waiter.ts';
+
+/** Where commands go: the CommandProducer in production, a fake in unit tests. */
+export interface CommandSender {
+  send(command: Command, provenance?: Partial<Provenance>): Promise<unknown>;
+}
+
+export interface AppDeps {
+  readonly config: ApiConfig;
+  readonly logger: Logger;
+  readonly commands: CommandSender;
+  readonly keys: KeyVerifier;
+  readonly idempotency: IdempotencyStore;
+  readonly readModel: ReadModel;
+  /** ClickHouse report queries, when available. */
+  readonly reports?: ReportSource;
+  /** Dependency checks for /readyz, by name. */
+  readonly readiness?: Readonly<Record<string, ReadinessCheck>>;
+  readonly metrics?: ApiMetrics;
+  /** @default Date.now */
+  readonly clock?: () => number;
+}
+
+/** What route plugins share. */
+export interface RouteContext {
+  readonly deps: AppDeps;
+  readonly builder: CommandBuilder;
+  readonly metrics: ApiMetrics;
+  /** Waits for the decision about a command, by command id. */
+  readonly decisions: BatchWaiter<DecisionView>;
+  /** Waits for the latest decision about a reservation, by reservation id. */
+  readonly reservationDecisions: BatchWaiter<DecisionView>;
+  /** Sends a command, recording for Idempotency-Key whether it may have reached Kafka. */
+  send(request: FastifyRequest, command: Command): Promise<void>;
+  /** Seconds this request asks to wait (`Prefer: wait=N` or `?wait=N`), capped; 0 when it does not. */
+  waitSeconds(request: FastifyRequest, query?: number): { seconds: number; asked: boolean };
+}
+
+export const API_SOURCE = '/slotstream/api';
+
+/** Builds the app; call `ready()` (or `inject`, which does) before use and `close()` after. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const metrics = deps.metrics ?? createMetrics({ defaultMetrics: false });
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Per-request log lines would cost more than the request at 10k/s; failures are logged by the error handler.
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+    ajv: {
+      customOptions: {
+        // Unknown properties are refused, not silently dropped: a typo ("quantitiy") must not pass.
+        removeAdditional: false,
+        allErrors: true,
+        coerceTypes: true,
+        useDefaults: true,
+      },
+    },
+  });
+
+  const waiterError = (error: unknown) => deps.logger.warn({ err: error }, 'polling the read model failed');
+  const decisions = new BatchWaiter<DecisionView>(
+    (ids) => deps.readModel.decisionsByCommand(ids),
+    config.waitPollIntervalMs,
+    waiterError,
+  );
+  const reservationDecisions = new BatchWaiter<DecisionView>(
+    (ids) => deps.readModel.latestDecisionsByReservation(ids),
+    config.waitPollIntervalMs,
+    waiterError,
+  );
+  app.addHook('onClose', async () => {
+    decisions.close();
+    reservationDecisions.close();
+  });
+
+  const context: RouteContext = {
+    deps,
+    metrics,
+    builder: new CommandBuilder({ clock: deps.clock ?? Date.now }),
+    decisions,
+    reservationDecisions,
+    async send(request, command) {
+      request.commandSent = 'attempted';
+      try {
+        await deps.commands.send(command, {
+          source: API_SOURCE,
+          correlationId: request.id,
+          causationId: request.id,
+        });
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? 'UNKNOWN';
+        metrics.produceErrors.inc({ code });
+        // These two are refused before anything reaches Kafka: nothing was sent.
+        if (code === 'PRODUCER_NOT_READY' || code === 'PRODUCER_OVERLOADED') request.commandSent = 'no';
+        throw error;
+      }
+      request.commandSent = 'sent';
+      metrics.commandsProduced.inc({ type: command.type });
+    },
+    waitSeconds(request, query) {
+      const preferred = preferredWait(request.headers.prefer);
+      const asked = query ?? preferred;
+      if (asked === undefined) return { seconds: 0, asked: false };
+      return { seconds: Math.min(asked, config.maxWaitSeconds), asked: true };
+    },
+  };
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Slotstream API',
+        version: '1.0.0',
+        description:
+          'Reservations decided on Kafka. Writes answer 202 with the reservation id as soon as Kafka holds the ' +
+          'command; send `Prefer: wait=N` to wait up to N seconds for the decision (201 held, 409 refused). ' +
+          'Every POST honours `Idempotency-Key`. Errors answer `{ error, code, details }`.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key (npm run api:keys -- create …)',
+          },
+        },
+      },
+      security: [{ apiKey: [] }],
+      tags: [
+        { name: 'reservations', description: 'Customer routes' },
+        { name: 'resources', description: 'Resources and availability' },
+        { name: 'admin', description: 'Administrator routes' },
+        { name: 'operations', description: 'Health and metrics' },
+      ],
+    },
+  });
+  // The documentation is public; declared before the UI registers its routes.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true };
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+
+  await app.register(cors, {
+    origin: config.corsOrigins.includes('*') ? true : [...config.corsOrigins],
+    methods: ['GET', 'POST', 'PUT', 'OPTIONS'],
+    allowedHeaders: [
+      'authorization',
+      'x-api-key',
+      'content-type',
+      'idempotency-key',
+      'prefer',
+      'x-request-id',
+    ],
+    exposedHeaders: ['location', 'preference-applied', 'idempotent-replayed', 'retry-after', 'x-request-id'],
+    maxAge: 600,
+  });
+
+  registerErrorHandling(app);
+  registerAuth(app, deps.keys);
+  await app.register(rateLimit, {
+    global: true,
+    // After authentication, before body validation: the limit is per API key and by its role.
+    hook: 'preValidation',
+    timeWindow: 60_000,
+    keyGenerator: (request) => (request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`),
+    max: (request) =>
+      request.principal
+        ? config.rateLimitPerMinute[request.principal.role]
+        : config.anonymousRateLimitPerMinute,
+    allowList: (request) => request.routeOptions.config?.public === true,
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(
+        429,
+        'RATE_LIMITED',
+        `too many requests: at most ${context.max} per minute for this key; retry in ${context.after}`,
+        { limit: context.max, retryAfterSeconds: Math.ceil(context.ttl / 1000) },
+        { 'retry-after': String(Math.ceil(context.ttl / 1000)) },
+      ),
+  });
+  registerIdempotency(app, deps.idempotency, { leaseMs: (config.maxWaitSeconds + 30) * 1000 });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { method: request.method, route, status_code: String(reply.statusCode) };
+    metrics.requests.inc(labels);
+    metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  await app.register(healthRoutes(context));
+  await app.register(reservationRoutes(context));
+  await app.register(resourceRoutes(context));
+  await app.register(adminRoutes(context));
+  return app;
+}

@@ -1,0 +1,99 @@
+/**
+ * The API's own settings, read from the environment once at start-up and frozen, beside the shared
+ * Config (common/config.ts) for the services it talks to. A malformed value fails fast with ConfigError
+ * naming the key.
+ */
+import { ConfigError } from '../common/config.ts';
+
+type Env = Record<string, string | undefined>;
+
+/** The roles an API key can carry. */
+export const ROLES = ['customer', 'producer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface ApiConfig {
+  /** Interface to listen on; loopback unless told otherwise. @default '127.0.0.1' (API_HOST) */
+  readonly host: string;
+  /** @default 3000 (API_PORT) */
+  readonly port: number;
+  /** Largest request body accepted, in bytes. @default 16_384 (API_BODY_LIMIT_BYTES) */
+  readonly bodyLimitBytes: number;
+  /**
+   * Requests per minute per API key, by role (API_RATE_LIMIT_CUSTOMER, …_PRODUCER, …_ADMIN). Counted per
+   * API instance. @default { customer: 600, producer: 1_200_000, admin: 6_000 }
+   */
+  readonly rateLimitPerMinute: Readonly<Record<Role, number>>;
+  /** Requests per minute per client address for requests without a valid key. @default 600 */
+  readonly anonymousRateLimitPerMinute: number;
+  /** Origins allowed by CORS (API_CORS_ORIGINS, comma-separated; '*' for any). @default local dev servers */
+  readonly corsOrigins: readonly string[];
+  /** Cap of `Prefer: wait=N` and `?wait=N`, in seconds. @default 30 (API_MAX_WAIT_SECONDS) */
+  readonly maxWaitSeconds: number;
+  /** How often waiting requests look at the read model, in ms (one query for all). @default 50 */
+  readonly waitPollIntervalMs: number;
+  /** How long an Idempotency-Key is remembered, in hours. @default 24 (API_IDEMPOTENCY_TTL_HOURS) */
+  readonly idempotencyTtlHours: number;
+  /**
+   * How long a verified API key is trusted without asking the database again, in ms; a revoked key stops
+   * working within this time. @default 30_000 (API_KEY_CACHE_TTL_MS)
+   */
+  readonly keyCacheTtlMs: number;
+  /** Grace period for in-flight requests and the producer on SIGTERM, in ms. @default 10_000 */
+  readonly shutdownGraceMs: number;
+  /** The producer's linger, in ms (API_PRODUCER_LINGER_MS). @default 1 */
+  readonly producerLingerMs: number;
+}
+
+function int(env: Env, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(key, `expected an integer, got '${raw}'`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(key, `expected ${min}..${max}, got ${value}`);
+  return value;
+}
+
+function origins(env: Env, key: string, fallback: string): string[] {
+  const raw = env[key] === undefined || env[key] === '' ? fallback : (env[key] as string);
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of items) {
+    if (item === '*') continue;
+    try {
+      const url = new URL(item);
+      if (url.origin !== item) throw new Error('not an origin');
+    } catch {
+      throw new ConfigError(key, `expected origins like http://localhost:5173 or '*', got '${item}'`);
+    }
+  }
+  return items;
+}
+
+/** Reads the API settings from `env` (default: process.env). Throws ConfigError on a bad value. */
+export function loadApiConfig(env: Env = process.env): ApiConfig {
+  const config: ApiConfig = {
+    host: env.API_HOST || '127.0.0.1',
+    port: int(env, 'API_PORT', 3000, 0, 65535),
+    bodyLimitBytes: int(env, 'API_BODY_LIMIT_BYTES', 16_384, 256, 10_485_760),
+    rateLimitPerMinute: {
+      customer: int(env, 'API_RATE_LIMIT_CUSTOMER', 600, 1),
+      producer: int(env, 'API_RATE_LIMIT_PRODUCER', 1_200_000, 1),
+      admin: int(env, 'API_RATE_LIMIT_ADMIN', 6_000, 1),
+    },
+    anonymousRateLimitPerMinute: int(env, 'API_RATE_LIMIT_ANONYMOUS', 600, 1),
+    corsOrigins: origins(env, 'API_CORS_ORIGINS', 'http://localhost:5173,http://127.0.0.1:5173'),
+    maxWaitSeconds: int(env, 'API_MAX_WAIT_SECONDS', 30, 0, 300),
+    waitPollIntervalMs: int(env, 'API_WAIT_POLL_INTERVAL_MS', 50, 5, 5_000),
+    idempotencyTtlHours: int(env, 'API_IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30),
+    keyCacheTtlMs: int(env, 'API_KEY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
+    shutdownGraceMs: int(env, 'API_SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
+    producerLingerMs: int(env, 'API_PRODUCER_LINGER_MS', 1, 0, 1_000),
+  };
+  return Object.freeze({
+    ...config,
+    rateLimitPerMinute: Object.freeze(config.rateLimitPerMinute),
+    corsOrigins: Object.freeze(config.corsOrigins),
+  });
+}
