@@ -31,7 +31,11 @@ running_pid() {
   [[ -f $f ]] || return 1
   local pid
   pid=$(<"$f")
-  if kill -0 "$pid" 2>/dev/null; then echo "$pid"; return 0; fi
+  # A crashed process can linger as a zombie (state Z) for a moment: count it as dead.
+  if kill -0 "$pid" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]; then
+    echo "$pid"
+    return 0
+  fi
   rm -f "$f"
   return 1
 }
