@@ -3,8 +3,11 @@
  * common/errors.ts), so a caller decides between retrying and giving up without reading message text.
  * kafkajs errors are converted once, in `fromKafkaError`, where they enter.
  */
-import { KafkaJSError } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { SlotstreamError } from '../common/errors.ts';
+
+// kafkajs is CommonJS and Node's ESM loader cannot see its error classes as named exports.
+const { KafkaJSError } = kafkajs;
 
 /** One thing wrong with a command's input: the field path and what is wrong with it. */
 export interface Problem {

@@ -1,7 +1,10 @@
 import type { Kafka, ProducerBatch } from 'kafkajs';
-import { KafkaJSNonRetriableError, KafkaJSProtocolError } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+
+const { KafkaJSNonRetriableError, KafkaJSProtocolError } = kafkajs;
+
 import { CommandBuilder } from '../../../producers/commands.ts';
 import {
   ProduceFailedError,
