@@ -14,7 +14,8 @@ import { fromClickHouseError } from './errors.ts';
 import { EVENT_COLUMNS, eventRow } from './rows.ts';
 
 export const clickHouseRuntimeDefaults = {
-  maxBatchEvents: 50_000,
+  // A flush starts as soon as this many events are ready, while the next partitions are still being decoded.
+  maxBatchEvents: 10_000,
   fetchMinBytes: 1024 * 1024,
   fetchMaxWaitMs: 500,
 } satisfies Partial<SinkRuntimeOptions>;

@@ -269,7 +269,10 @@ export class SinkWorker {
   ): Promise<{ events: SinkEvent[]; undecodable: DeadLetter[] } | { retry: unknown }> {
     const events: SinkEvent[] = [];
     const undecodable: DeadLetter[] = [];
-    for (const message of batch.messages) {
+    for (const [i, message] of batch.messages.entries()) {
+      // Yield now and then: decoding is CPU work, and the sink's write of the previous flush (network I/O)
+      // progresses only between macrotasks. This overlaps decoding with the target's work.
+      if (i > 0 && i % 1_000 === 0) await new Promise((resolve) => setImmediate(resolve));
       const record = rawRecord(batch, message);
       try {
         const { message: event, attributes } = await this.codec.decodeEvent(message.value, message.headers);

@@ -1,6 +1,7 @@
 /** Kafka helpers for sink tests: the test's own topics, events written as the decider writes them. */
 import { randomUUID } from 'node:crypto';
 import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from 'pino';
 import type { Config } from '../../common/config.ts';
 import { createKafka } from '../../common/kafka.ts';
 import { ensureTopics, topicNames, topicSpecs } from '../../common/topics.ts';
@@ -9,8 +10,8 @@ import type { Event } from '../../schemas/generated/types.ts';
 import { testLogger } from '../helpers.ts';
 
 /** Creates every topic of the config's prefix; returns a kafkajs client for the test. */
-export async function createTestTopics(config: Config): Promise<Kafka> {
-  const kafka = createKafka(config, testLogger, 'sink-test');
+export async function createTestTopics(config: Config, logger: Logger = testLogger): Promise<Kafka> {
+  const kafka = createKafka(config, logger, 'sink-test');
   const admin = kafka.admin();
   await admin.connect();
   try {

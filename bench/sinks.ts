@@ -1,0 +1,294 @@
+/**
+ * Sink benchmark: `npm run bench:sinks` (needs the local stack).
+ *
+ * 1. Throughput from a pre-loaded events topic (BENCH_EVENTS events, 6 partitions, written in transactions
+ *    as the decider writes them): ClickHouse rows/s and PostgreSQL events/s, each sink in a fresh consumer
+ *    group and a fresh database, timed from the first batch it receives to the last one it completes.
+ * 2. Baseline in the same run: the same sinks fed one event per call (row-by-row writes, one round trip
+ *    per event) over BENCH_BASELINE_EVENTS events; the ratio is printed.
+ * 3. Event-to-queryable latency at a fixed rate (BENCH_RATE events/s for BENCH_SECONDS s, one transaction
+ *    every 10 ms): from the commit of the event's transaction to the moment the sink's write returned (a
+ *    synchronous ClickHouse insert, a committed PostgreSQL statement: queryable from then on); p50/p99.
+ *
+ * Everything it creates (topics, databases) has a unique name and is removed at the end.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig } from '../common/config.ts';
+import { createLogger } from '../common/logger.ts';
+import type { Event } from '../schemas/generated/types.ts';
+import { createClickHouseClient } from '../sinks/clickhouse/client.ts';
+import { migrateClickHouse } from '../sinks/clickhouse/migrate.ts';
+import { ClickHouseSink } from '../sinks/clickhouse/sink.ts';
+import { migratePostgres } from '../sinks/postgres/migrate.ts';
+import { PostgresSink } from '../sinks/postgres/sink.ts';
+import type { Sink, SinkEvent } from '../sinks/runtime/types.ts';
+import { SinkWorker } from '../sinks/runtime/worker.ts';
+import { generateStream } from '../test/support/events.ts';
+import { createTestTopics, deleteTestTopics, EventWriter } from '../test/support/kafka.ts';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
+const BASELINE_EVENTS = Number(process.env.BENCH_BASELINE_EVENTS ?? 2_000);
+const RATE = Number(process.env.BENCH_RATE ?? 1_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+
+// kafkajs logs the broker's CONCURRENT_TRANSACTIONS retries at error level; they are expected here.
+const logger = createLogger({ logLevel: (process.env.LOG_LEVEL as 'fatal') ?? 'fatal' }, 'bench-sinks');
+const baseConfig = loadConfig();
+const id = randomUUID().slice(0, 8);
+const cleanups: (() => Promise<unknown>)[] = [];
+
+/** Wraps a sink to time its calls. */
+class Timed implements Sink {
+  first = 0;
+  last = 0;
+  events = 0;
+  calls = 0;
+  constructor(
+    private readonly inner: Sink,
+    private readonly onDone: (events: readonly SinkEvent[], at: number) => void = () => {},
+  ) {}
+  get name() {
+    return this.inner.name;
+  }
+  start() {
+    return this.inner.start?.() ?? Promise.resolve();
+  }
+  close() {
+    return this.inner.close?.() ?? Promise.resolve();
+  }
+  async handleBatch(events: readonly SinkEvent[]) {
+    const started = performance.now();
+    if (this.first === 0) this.first = started;
+    await this.inner.handleBatch(events);
+    this.last = performance.now();
+    this.events += events.length;
+    this.calls += 1;
+    this.onDone(events, Date.now());
+  }
+}
+
+async function postgresDatabase(): Promise<string> {
+  const name = `bench_sinks_${id}_${cleanups.length}`;
+  const admin = new pg.Client({ connectionString: baseConfig.postgres.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  cleanups.push(async () => {
+    const c = new pg.Client({ connectionString: baseConfig.postgres.url });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.end();
+  });
+  const url = new URL(baseConfig.postgres.url);
+  url.pathname = `/${name}`;
+  await migratePostgres(url.toString(), logger);
+  return url.toString();
+}
+
+async function clickhouseDatabase(): Promise<string> {
+  const name = `bench_sinks_${id}_${cleanups.length}`;
+  await migrateClickHouse(baseConfig.clickhouse.url, name, logger);
+  cleanups.push(async () => {
+    const client = createClickHouseClient({ url: baseConfig.clickhouse.url });
+    await client.command({ query: `DROP DATABASE IF EXISTS ${name}` });
+    await client.close();
+  });
+  return name;
+}
+
+const sinks = {
+  clickhouse: async () =>
+    new ClickHouseSink({ url: baseConfig.clickhouse.url, database: await clickhouseDatabase(), logger }),
+  postgres: async () => new PostgresSink({ url: await postgresDatabase(), logger }),
+};
+
+async function runUntilCaughtUp(
+  config: typeof baseConfig,
+  sink: Timed,
+  expected: number,
+): Promise<SinkWorker> {
+  const worker = new SinkWorker({
+    config,
+    sink,
+    logger,
+    options: { groupId: `${config.kafka.topicPrefix}bench-${randomUUID()}` },
+  });
+  await worker.start();
+  const deadline = Date.now() + 600_000;
+  while (sink.events < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return worker;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function throughput(events: readonly Event[]) {
+  const config = loadConfig({ ...process.env, TOPIC_PREFIX: `bench-${id}-load.`, TOPIC_PARTITIONS: '6' });
+  const kafka = await createTestTopics(config, logger);
+  const writer = new EventWriter(kafka, config);
+  cleanups.push(async () => {
+    await writer.close();
+    await deleteTestTopics(kafka, config);
+  });
+  const loadStarted = performance.now();
+  await writer.write(events, 5_000);
+  console.log(
+    `pre-loaded ${fmt(events.length)} events in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s`,
+  );
+  const results: Record<string, { perSecond: number; calls: number; seconds: number }> = {};
+  for (const name of ['clickhouse', 'postgres'] as const) {
+    const timed = new Timed(await sinks[name]());
+    const worker = await runUntilCaughtUp(config, timed, events.length);
+    await worker.stop();
+    const seconds = (timed.last - timed.first) / 1000;
+    results[name] = { perSecond: timed.events / seconds, calls: timed.calls, seconds };
+    console.log(
+      `${name.padEnd(10)} batched:    ${fmt(timed.events)} events in ${seconds.toFixed(2)} s = ${fmt(timed.events / seconds)}/s ` +
+        `(${timed.calls} writes, ${fmt(timed.events / timed.calls)} events per write)`,
+    );
+  }
+  return results;
+}
+
+/** The naive way: one write (one round trip) per event, the same sink code. */
+async function baseline(events: readonly Event[]) {
+  const results: Record<string, number> = {};
+  const fake = (event: Event, i: number): SinkEvent => ({
+    event,
+    attributes: {
+      id: event.eventId,
+      source: '/bench',
+      type: event.type,
+      time: event.decidedAt,
+      subject: event.resourceId,
+      correlationId: event.causationCommandId,
+      causationId: event.causationCommandId,
+    },
+    record: {
+      topic: 'bench',
+      partition: 0,
+      offset: String(i),
+      timestamp: 0,
+      key: null,
+      value: null,
+      headers: {},
+    },
+  });
+  for (const name of ['clickhouse', 'postgres'] as const) {
+    const sink = await sinks[name]();
+    await sink.start();
+    const started = performance.now();
+    for (const [i, event] of events.entries()) await sink.handleBatch([fake(event, i)]);
+    const seconds = (performance.now() - started) / 1000;
+    await sink.close();
+    results[name] = events.length / seconds;
+    console.log(
+      `${name.padEnd(10)} row by row: ${fmt(events.length)} events in ${seconds.toFixed(2)} s = ${fmt(events.length / seconds)}/s`,
+    );
+  }
+  return results;
+}
+
+async function latency(events: readonly Event[]) {
+  const results: Record<string, { p50: number; p99: number; max: number; samples: number }> = {};
+  for (const name of ['clickhouse', 'postgres'] as const) {
+    const config = loadConfig({
+      ...process.env,
+      TOPIC_PREFIX: `bench-${id}-rate-${name}.`,
+      TOPIC_PARTITIONS: '6',
+    });
+    const kafka = await createTestTopics(config, logger);
+    const writer = new EventWriter(kafka, config);
+    cleanups.push(async () => {
+      await writer.close();
+      await deleteTestTopics(kafka, config);
+    });
+    const committedAt = new Map<string, number>();
+    const latencies: number[] = [];
+    const timed = new Timed(await sinks[name](), (done, at) => {
+      for (const { event } of done) {
+        const sent = committedAt.get(event.eventId);
+        if (sent !== undefined) latencies.push(at - sent);
+      }
+    });
+    // Warm up: the group has joined and the first write is done before the clock starts.
+    const worker = new SinkWorker({ config, sink: timed, logger });
+    await worker.start();
+    await writer.write(events.slice(0, 10));
+    while (timed.events < 10) await new Promise((r) => setTimeout(r, 20));
+    const total = RATE * SECONDS;
+    const perTick = Math.max(1, Math.round(RATE / 100));
+    const encoded = await writer.encode(events.slice(10, 10 + total));
+    const started = Date.now();
+    for (let sent = 0; sent < encoded.length; sent += perTick) {
+      const due = started + (sent / RATE) * 1000;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const slice = encoded.slice(sent, sent + perTick);
+      await writer.writeRaw(slice);
+      const now = Date.now();
+      for (const event of events.slice(10 + sent, 10 + sent + slice.length))
+        committedAt.set(event.eventId, now);
+    }
+    const achieved = encoded.length / ((Date.now() - started) / 1000);
+    const deadline = Date.now() + 60_000;
+    while (latencies.length < encoded.length && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    await worker.stop();
+    latencies.sort((a, b) => a - b);
+    results[name] = {
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      max: latencies[latencies.length - 1] ?? Number.NaN,
+      samples: latencies.length,
+    };
+    console.log(
+      `${name.padEnd(10)} latency at ${fmt(achieved)} events/s: p50 ${results[name].p50} ms, p99 ${results[name].p99} ms, ` +
+        `max ${results[name].max} ms (${fmt(latencies.length)} events, ${fmt(timed.events / timed.calls)} per write)`,
+    );
+  }
+  return results;
+}
+
+async function main() {
+  console.log(
+    `bench:sinks — ${fmt(EVENTS)} pre-loaded events; baseline ${fmt(BASELINE_EVENTS)}; ${fmt(RATE)}/s for ${SECONDS} s`,
+  );
+  const reservations = Math.ceil(EVENTS / 2.6);
+  const stream = generateStream({ resources: 200, reservations, customers: 5_000, seed: 99 });
+  const events = stream.events.slice(0, EVENTS);
+  const batched = await throughput(events);
+  const naive = await baseline(events.slice(0, BASELINE_EVENTS));
+  const rated = await latency(
+    generateStream({ resources: 50, reservations: Math.ceil((RATE * SECONDS + 10) / 2.2), seed: 7 }).events,
+  );
+  const summary = {
+    clickhouseRowsPerSecond: Math.round(batched.clickhouse?.perSecond ?? 0),
+    clickhouseRowByRowPerSecond: Math.round(naive.clickhouse ?? 0),
+    clickhouseSpeedup: Number(((batched.clickhouse?.perSecond ?? 0) / (naive.clickhouse ?? 1)).toFixed(1)),
+    postgresEventsPerSecond: Math.round(batched.postgres?.perSecond ?? 0),
+    postgresRowByRowPerSecond: Math.round(naive.postgres ?? 0),
+    postgresSpeedup: Number(((batched.postgres?.perSecond ?? 0) / (naive.postgres ?? 1)).toFixed(1)),
+    latencyRatePerSecond: RATE,
+    clickhouseLatencyMs: rated.clickhouse,
+    postgresLatencyMs: rated.postgres,
+  };
+  console.log(
+    `ratio batched / row by row: ClickHouse ×${summary.clickhouseSpeedup}, PostgreSQL ×${summary.postgresSpeedup}`,
+  );
+  console.log(JSON.stringify(summary));
+}
+
+main()
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  });
