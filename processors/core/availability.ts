@@ -125,9 +125,51 @@ export class AvailabilityTree implements AvailabilityIndex {
 
   maxLoad(start: number, end: number): number {
     if (!(start < end)) return 0;
-    const atStart = this.loadAt(start);
-    const inside = this.bestPrefixBetween(start, end);
-    return Math.max(inside, atStart);
+    // One descent finds both the load at `start` and the best prefix sum at a breakpoint inside
+    // (start, end). First walk down to the first node inside the range: its left subtree holds the low
+    // part of the range, its right subtree the high part.
+    let n = this.root;
+    let before = 0; // sum of the deltas of keys <= start seen so far
+    while (n !== null && (n.key <= start || n.key >= end)) {
+      if (n.key <= start) {
+        before += sumOf(n.left) + n.delta;
+        n = n.right;
+      } else {
+        n = n.left;
+      }
+    }
+    if (n === null) return before; // no breakpoint inside: the load is flat from start to end
+
+    const atSplit = before + sumOf(n.left) + n.delta;
+    let best = atSplit;
+    // Low part: every node > start, with its right subtree, is inside the range; nodes <= start add up
+    // to the load at `start`.
+    let m = n.left;
+    let atStart = before;
+    while (m !== null) {
+      if (m.key <= start) {
+        atStart += sumOf(m.left) + m.delta;
+        m = m.right;
+      } else {
+        best = Math.max(best, atStart + sumOf(m.left) + m.delta + bestOf(m.right));
+        m = m.left;
+      }
+    }
+    // High part: every node < end, with its left subtree, is inside the range. `offset` is always the
+    // prefix sum at an in-range breakpoint, so the empty prefix counted by `best` is a real load.
+    m = n.right;
+    let offset = atSplit;
+    while (m !== null) {
+      if (m.key >= end) {
+        m = m.left;
+      } else {
+        best = Math.max(best, offset + bestOf(m.left));
+        offset += sumOf(m.left) + m.delta;
+        best = Math.max(best, offset);
+        m = m.right;
+      }
+    }
+    return Math.max(best, atStart);
   }
 
   peakLoad(): number {
@@ -147,56 +189,6 @@ export class AvailabilityTree implements AvailabilityIndex {
       }
     }
     return load;
-  }
-
-  /** Highest prefix sum at a breakpoint strictly inside (lo, hi); -Infinity if there is none. */
-  private bestPrefixBetween(lo: number, hi: number): number {
-    // Walk down to the first node inside the range; its left subtree holds the rest of the range's low
-    // part, its right subtree the high part.
-    let n = this.root;
-    let before = 0; // sum of the deltas before n's subtree
-    while (n !== null && (n.key <= lo || n.key >= hi)) {
-      if (n.key <= lo) {
-        before += sumOf(n.left) + n.delta;
-        n = n.right;
-      } else {
-        n = n.left;
-      }
-    }
-    if (n === null) return Number.NEGATIVE_INFINITY;
-    const atSplit = before + sumOf(n.left) + n.delta;
-    let best = atSplit;
-
-    // Low part: every node > lo, with its right subtree, is inside the range.
-    let m = n.left;
-    let offset = before;
-    while (m !== null) {
-      if (m.key <= lo) {
-        offset += sumOf(m.left) + m.delta;
-        m = m.right;
-      } else {
-        const candidate = offset + sumOf(m.left) + m.delta + bestOf(m.right);
-        if (candidate > best) best = candidate;
-        m = m.left;
-      }
-    }
-
-    // High part: every node < hi, with its left subtree, is inside the range. `offset` is always the
-    // prefix sum at an in-range breakpoint, so the empty prefix counted by `best` is a real load.
-    m = n.right;
-    offset = atSplit;
-    while (m !== null) {
-      if (m.key >= hi) {
-        m = m.left;
-      } else {
-        const viaLeft = offset + bestOf(m.left);
-        if (viaLeft > best) best = viaLeft;
-        offset += sumOf(m.left) + m.delta;
-        if (offset > best) best = offset;
-        m = m.right;
-      }
-    }
-    return best;
   }
 
   private update(n: Node | null, key: number, delta: number): Node | null {

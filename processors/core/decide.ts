@@ -1,8 +1,8 @@
 /**
  * The rules: `decide(state, command, ctx) → events`. Pure: no I/O, no clock, no randomness; the time and
  * fresh ids come from `ctx`. A refused command is not an error: it yields one rejection event with a
- * machine-readable reason, and the state is not changed by it. decide never mutates the state (except
- * dropping stale timers from the derived queue); evolve applies the events.
+ * machine-readable reason, and the state is not changed by it. decide never mutates the state; evolve
+ * applies the events.
  *
  * Lifecycle: Pending → Confirmed (payment succeeded) → Completed (at end); Pending → Cancelled;
  * Confirmed → Cancelled; Pending → Cancelled by ReservationPaymentFailed (the hold is released and may be
