@@ -42,6 +42,8 @@ export interface ApiConfig {
   readonly shutdownGraceMs: number;
   /** The producer's linger, in ms (API_PRODUCER_LINGER_MS). @default 1 */
   readonly producerLingerMs: number;
+  /** Idempotent producers side by side, each with one request in flight (API_PRODUCER_LANES). @default 1 */
+  readonly producerLanes: number;
 }
 
 function int(env: Env, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -90,6 +92,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     keyCacheTtlMs: int(env, 'API_KEY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     shutdownGraceMs: int(env, 'API_SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
     producerLingerMs: int(env, 'API_PRODUCER_LINGER_MS', 1, 0, 1_000),
+    producerLanes: int(env, 'API_PRODUCER_LANES', 1, 1, 64),
   };
   return Object.freeze({
     ...config,

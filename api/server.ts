@@ -75,6 +75,7 @@ export async function startApi(options: StartOptions = {}): Promise<RunningApi> 
   const producer = CommandProducer.fromConfig(config, logger, {
     source: API_SOURCE,
     lingerMs: apiConfig.producerLingerMs,
+    lanes: apiConfig.producerLanes,
     autoRegister: options.autoRegister ?? false,
     observer: {
       batchSent: (messages, ms) => {

@@ -86,7 +86,7 @@ describe('CommandProducer', () => {
       kafka: f.kafka,
       codec: f.codec,
       logger,
-      options: { lingerMs: 5 },
+      options: { lingerMs: 5, lanes: 1 },
     });
     await producer.connect();
     const commands = [request('a'), request('b'), request('a')];
@@ -109,7 +109,7 @@ describe('CommandProducer', () => {
       kafka: f.kafka,
       codec: f.codec,
       logger,
-      options: { lingerMs: 0, maxBatchMessages: 3 },
+      options: { lingerMs: 0, maxBatchMessages: 3, lanes: 1 },
     });
     await producer.connect();
     const first = producer.send(request());
@@ -152,6 +152,7 @@ describe('CommandProducer', () => {
       kafka: f.kafka,
       codec: f.codec,
       logger,
+      options: { lanes: 1 },
       observer: { batchFailed: (n, e) => observed.push(`${n}:${(e as ProduceFailedError).code}`) },
     });
     await producer.connect();
@@ -167,6 +168,32 @@ describe('CommandProducer', () => {
       retryable: false,
     });
     expect(observed).toEqual(['2:PRODUCE_FAILED', '1:PRODUCE_FAILED']);
+    await producer.disconnect();
+  });
+
+  it('spreads resources over lanes, each resource always on the same one, in order', async () => {
+    const f = fakes({ delayMs: 5 });
+    const producer = new CommandProducer({
+      kafka: f.kafka,
+      codec: f.codec,
+      logger,
+      options: { lanes: 4, lingerMs: 0 },
+    });
+    expect(f.producerOptions).toHaveLength(4);
+    await producer.connect();
+    const commands = Array.from({ length: 200 }, (_, i) => request(`room-${i % 20}`));
+    await producer.sendMany(commands);
+    const perResource = new Map<string, string[]>();
+    for (const batch of f.batches) {
+      for (const m of batch.topicMessages?.[0]?.messages ?? []) {
+        const key = String(m.key);
+        perResource.set(key, [...(perResource.get(key) ?? []), String(m.value)]);
+      }
+    }
+    for (const [resource, ids] of perResource) {
+      expect(ids).toEqual(commands.filter((c) => c.resourceId === resource).map((c) => c.commandId));
+    }
+    expect(f.batches.length).toBeGreaterThan(1);
     await producer.disconnect();
   });
 
