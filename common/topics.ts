@@ -43,7 +43,13 @@ export function topicSpecs(config: Pick<Config, 'kafka'>): ITopicConfig[] {
   const partitions = config.kafka.partitions;
   const entries = (settings: Record<string, string | number>) =>
     Object.entries(settings).map(([name, value]) => ({ name, value: String(value) }));
-  const keyed = { 'retention.ms': MONTH_MS, 'compression.type': 'producer' };
+  // Room for a busy resource's state in one changelog record (the broker default is 1 MiB).
+  const maxMessageBytes = 16 * 1_048_576;
+  const keyed = {
+    'retention.ms': MONTH_MS,
+    'compression.type': 'producer',
+    'max.message.bytes': maxMessageBytes,
+  };
   return [
     // Commands, events and changelog must have the same partition count: the decider pairs them by number.
     {
@@ -57,6 +63,7 @@ export function topicSpecs(config: Pick<Config, 'kafka'>): ITopicConfig[] {
       numPartitions: partitions,
       configEntries: entries({
         'cleanup.policy': 'compact',
+        'max.message.bytes': maxMessageBytes,
         'min.compaction.lag.ms': 60_000, // keep a minute of history for debugging restores
         'segment.ms': 60 * 60 * 1000, // roll hourly so compaction can run
       }),

@@ -1,4 +1,5 @@
 /** Builds a Decider on kafkajs from the configuration. */
+import type { RetryOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../../common/config.ts';
 import { createKafka } from '../../common/kafka.ts';
@@ -14,9 +15,9 @@ import type { DeciderOptions } from './options.ts';
 export async function createDecider(
   config: Config,
   logger: Logger,
-  options: Partial<DeciderOptions> & { autoRegister?: boolean } = {},
+  options: Partial<DeciderOptions> & { autoRegister?: boolean; kafkaRetry?: RetryOptions } = {},
 ): Promise<Decider> {
-  const { autoRegister, ...deciderOptions } = options;
+  const { autoRegister, kafkaRetry, ...deciderOptions } = options;
   const topics = topicNames(config.kafka.topicPrefix);
   const groupId = deciderOptions.groupId ?? `${config.kafka.topicPrefix}${config.processor.groupId}`;
   const sessionTimeoutMs = deciderOptions.sessionTimeoutMs ?? config.processor.sessionTimeoutMs;
@@ -24,7 +25,7 @@ export async function createDecider(
     deciderOptions.heartbeatIntervalMs ?? Math.max(500, Math.floor(sessionTimeoutMs / 6));
   // A short initial retry: after each commit kafkajs waits out CONCURRENT_TRANSACTIONS before the next
   // transaction can start, and its default 300 ms retry would cap a partition at a few transactions/s.
-  const kafka = createKafka(config, logger, 'slotstream-decider', { initialRetryTime: 20, retries: 12 });
+  const kafka = createKafka(config, logger, 'slotstream-decider', kafkaRetry ?? { initialRetryTime: 20, retries: 12 });
   const codec = MessageCodec.fromConfig(config, { autoRegister: autoRegister ?? false });
   const admin = await kafkajsAdmin(kafka);
   return new Decider(
