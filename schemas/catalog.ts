@@ -78,6 +78,15 @@ export function fullNameOf(name: MessageType): string {
   return avroFullNames[name];
 }
 
+const byFullName: ReadonlyMap<string, MessageType> = new Map(
+  (Object.entries(avroFullNames) as [MessageType, string][]).map(([name, full]) => [full, name]),
+);
+
+/** The record name (`type` discriminant) for a fully qualified Avro name, or undefined if not ours. */
+export function messageTypeOf(fullName: string): MessageType | undefined {
+  return byFullName.get(fullName);
+}
+
 /** Registry subject under the TopicRecordNameStrategy: `<topic>-<fully qualified record name>`. */
 export function subjectFor(name: MessageType): string {
   return `${topicFor(name)}-${fullNameOf(name)}`;

@@ -7,6 +7,7 @@ import {
   avroTypesByTopic,
   fromAvroValue,
   type MessageType,
+  messageTypeOf,
   recordNamesByTopic,
   schemas,
   subjectFor,
@@ -100,6 +101,12 @@ describe('schemas/catalog', () => {
     expect(avroTypesByTopic['reservations.commands']).toHaveLength(
       recordNamesByTopic['reservations.commands'].length,
     );
+  });
+
+  it('maps fully qualified names back to record names', () => {
+    expect(messageTypeOf('slotstream.events.ReservationHeld')).toBe('ReservationHeld');
+    expect(messageTypeOf('slotstream.commands.RetireResource')).toBe('RetireResource');
+    expect(messageTypeOf('other.Thing')).toBeUndefined();
   });
 
   it('refuses a record name outside the contract', () => {
