@@ -141,14 +141,17 @@ async function throughput(events: readonly Event[]) {
     `pre-loaded ${fmt(events.length)} events in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s`,
   );
   const results: Record<string, { perSecond: number; calls: number; seconds: number }> = {};
-  for (const name of ['clickhouse', 'postgres'] as const) {
-    const timed = new Timed(await sinks[name]());
+  for (const name of ['none', 'clickhouse', 'postgres'] as const) {
+    // 'none' applies nothing: what the runtime alone (fetch, decode, commit) can deliver on this machine.
+    const timed = new Timed(
+      name === 'none' ? { name: 'clickhouse', handleBatch: async () => {} } : await sinks[name](),
+    );
     const worker = await runUntilCaughtUp(config, timed, events.length);
     await worker.stop();
     const seconds = (timed.last - timed.first) / 1000;
     results[name] = { perSecond: timed.events / seconds, calls: timed.calls, seconds };
     console.log(
-      `${name.padEnd(10)} batched:    ${fmt(timed.events)} events in ${seconds.toFixed(2)} s = ${fmt(timed.events / seconds)}/s ` +
+      `${(name === 'none' ? 'no-op sink' : name).padEnd(10)} batched:    ${fmt(timed.events)} events in ${seconds.toFixed(2)} s = ${fmt(timed.events / seconds)}/s ` +
         `(${timed.calls} writes, ${fmt(timed.events / timed.calls)} events per write)`,
     );
   }
@@ -268,6 +271,7 @@ async function main() {
     generateStream({ resources: 50, reservations: Math.ceil((RATE * SECONDS + 10) / 2.2), seed: 7 }).events,
   );
   const summary = {
+    runtimeCeilingPerSecond: Math.round(batched.none?.perSecond ?? 0),
     clickhouseRowsPerSecond: Math.round(batched.clickhouse?.perSecond ?? 0),
     clickhouseRowByRowPerSecond: Math.round(naive.clickhouse ?? 0),
     clickhouseSpeedup: Number(((batched.clickhouse?.perSecond ?? 0) / (naive.clickhouse ?? 1)).toFixed(1)),

@@ -203,6 +203,8 @@ export function project(events: readonly Event[]): ReadModelRows {
     resources: fold(resources, events.map(resourceRowOf)),
     customers: fold(customers, events.map(customerRowOf)),
     reservations: fold(reservations, events.map(reservationRowOf)),
-    decisions: [...decisions.values()],
+    decisions: [...decisions.values()].sort((a, b) =>
+      a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0,
+    ),
   };
 }
