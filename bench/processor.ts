@@ -37,7 +37,11 @@ const logger = pino({ level: 'error' });
 const HOUR = 3_600_000;
 
 function freshConfig() {
-  return loadConfig({ ...process.env, TOPIC_PREFIX: `bench-${randomUUID().slice(0, 8)}.`, TOPIC_PARTITIONS: args.partitions });
+  return loadConfig({
+    ...process.env,
+    TOPIC_PREFIX: `bench-${randomUUID().slice(0, 8)}.`,
+    TOPIC_PARTITIONS: args.partitions,
+  });
 }
 
 function makeCommands(count: number, resources: number): Command[] {
@@ -92,14 +96,18 @@ async function preload(kafka: Kafka, codec: MessageCodec, topic: string, command
   for (let i = 0; i < commands.length; i += 2_000) {
     const slice = commands.slice(i, i + 2_000);
     const messages = await Promise.all(
-      slice.map((c) => codec.encodeCommand(c, { source: '/bench', correlationId: c.commandId, causationId: c.commandId })),
+      slice.map((c) =>
+        codec.encodeCommand(c, { source: '/bench', correlationId: c.commandId, causationId: c.commandId }),
+      ),
     );
     await producer.send({ topic, messages, acks: -1 });
   }
   await producer.disconnect();
 }
 
-async function decidedCount(decider: { metricsRegistry: { getSingleMetric(n: string): unknown } }): Promise<number> {
+async function decidedCount(decider: {
+  metricsRegistry: { getSingleMetric(n: string): unknown };
+}): Promise<number> {
   const metric = decider.metricsRegistry.getSingleMetric('slotstream_decider_commands_decided_total') as {
     get(): Promise<{ values: { value: number }[] }>;
   };
@@ -119,7 +127,9 @@ async function exactlyOnceThroughput(label: string, initialRetryTime: number): P
   await admin.deleteTopics({ topics: topicSpecs(config).map((t) => t.topic) }).catch(() => undefined);
   await admin.disconnect();
   const rate = N / seconds;
-  console.log(`${label.padEnd(58)} ${rate.toFixed(0).padStart(8)} decisions/s  (${N} in ${seconds.toFixed(2)} s, restore+join included)`);
+  console.log(
+    `${label.padEnd(58)} ${rate.toFixed(0).padStart(8)} decisions/s  (${N} in ${seconds.toFixed(2)} s, restore+join included)`,
+  );
   return rate;
 }
 
@@ -165,7 +175,9 @@ async function plainThroughput(): Promise<number> {
   await admin.deleteTopics({ topics: topicSpecs(config).map((t) => t.topic) }).catch(() => undefined);
   await admin.disconnect();
   const rate = N / seconds;
-  console.log(`${'baseline: same pipeline, no transactions'.padEnd(58)} ${rate.toFixed(0).padStart(8)} decisions/s  (${N} in ${seconds.toFixed(2)} s)`);
+  console.log(
+    `${'baseline: same pipeline, no transactions'.padEnd(58)} ${rate.toFixed(0).padStart(8)} decisions/s  (${N} in ${seconds.toFixed(2)} s)`,
+  );
   return rate;
 }
 
@@ -180,7 +192,11 @@ async function latencyAtRate(): Promise<void> {
 
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
-  const reader = kafka.consumer({ groupId: `${config.kafka.topicPrefix}latency`, readUncommitted: false, maxWaitTimeInMs: 10 });
+  const reader = kafka.consumer({
+    groupId: `${config.kafka.topicPrefix}latency`,
+    readUncommitted: false,
+    maxWaitTimeInMs: 10,
+  });
   await reader.connect();
   await reader.subscribe({ topic: topics.events, fromBeginning: false });
   await reader.run({
@@ -202,7 +218,9 @@ async function latencyAtRate(): Promise<void> {
   for (let i = 0; i < commands.length; i += perTick) {
     const slice = commands.slice(i, i + perTick);
     const messages = await Promise.all(
-      slice.map((c) => codec.encodeCommand(c, { source: '/bench', correlationId: c.commandId, causationId: c.commandId })),
+      slice.map((c) =>
+        codec.encodeCommand(c, { source: '/bench', correlationId: c.commandId, causationId: c.commandId }),
+      ),
     );
     const now = Date.now();
     for (const c of slice) sentAt.set(c.commandId, now);
@@ -213,9 +231,11 @@ async function latencyAtRate(): Promise<void> {
   }
   const offeredSeconds = (Date.now() - started) / 1000;
   const deadline = Date.now() + 30_000;
-  while (latencies.length < commands.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (latencies.length < commands.length && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
   console.log(
     `latency at ${RATE} commands/s offered (${(commands.length / offeredSeconds).toFixed(0)} achieved) for ${SECONDS} s: ` +
       `p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${latencies[latencies.length - 1]} ms ` +
@@ -228,10 +248,17 @@ async function latencyAtRate(): Promise<void> {
   await admin.disconnect();
 }
 
-console.log(`bench:processor — ${N} commands over ${RESOURCES} resources, ${args.partitions} partitions, broker on this host`);
-const slow = await exactlyOnceThroughput('exactly-once, kafkajs default retry (initialRetryTime 300 ms)', 300);
+console.log(
+  `bench:processor — ${N} commands over ${RESOURCES} resources, ${args.partitions} partitions, broker on this host`,
+);
+const slow = await exactlyOnceThroughput(
+  'exactly-once, kafkajs default retry (initialRetryTime 300 ms)',
+  300,
+);
 const eos = await exactlyOnceThroughput('exactly-once, tuned retry (initialRetryTime 20 ms)', 20);
 const plain = await plainThroughput();
-console.log(`exactly-once (tuned) / baseline: ${(eos / plain).toFixed(2)}; tuned / default retry: ${(eos / slow).toFixed(2)}x`);
+console.log(
+  `exactly-once (tuned) / baseline: ${(eos / plain).toFixed(2)}; tuned / default retry: ${(eos / slow).toFixed(2)}x`,
+);
 await latencyAtRate();
 process.exit(0);
