@@ -12,7 +12,8 @@ for (const owned of subjectsFor(config)) {
     console.log(`registered ${owned.subject} (id ${id})`);
   } catch (error) {
     failed += 1;
-    const reason = error instanceof SchemaIncompatibleError ? error.reasons.join('; ') : (error as Error).message;
+    const reason =
+      error instanceof SchemaIncompatibleError ? error.reasons.join('; ') : (error as Error).message;
     console.error(`REFUSED ${owned.subject}: ${reason}`);
   }
 }

@@ -25,7 +25,12 @@ export async function createDecider(
     deciderOptions.heartbeatIntervalMs ?? Math.max(500, Math.floor(sessionTimeoutMs / 6));
   // A short initial retry: after each commit kafkajs waits out CONCURRENT_TRANSACTIONS before the next
   // transaction can start, and its default 300 ms retry would cap a partition at a few transactions/s.
-  const kafka = createKafka(config, logger, 'slotstream-decider', kafkaRetry ?? { initialRetryTime: 20, retries: 12 });
+  const kafka = createKafka(
+    config,
+    logger,
+    'slotstream-decider',
+    kafkaRetry ?? { initialRetryTime: 20, retries: 12 },
+  );
   const codec = MessageCodec.fromConfig(config, { autoRegister: autoRegister ?? false });
   const admin = await kafkajsAdmin(kafka);
   return new Decider(
