@@ -233,7 +233,7 @@ async function latency(events: readonly Event[]) {
       const wait = due - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const slice = encoded.slice(sent, sent + perTick);
-      await writer.writeRaw(slice);
+      await writer.writeRaw(slice, 5_000, { waitVisible: false });
       const now = Date.now();
       for (const event of events.slice(10 + sent, 10 + sent + slice.length))
         committedAt.set(event.eventId, now);

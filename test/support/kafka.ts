@@ -42,6 +42,7 @@ export async function deleteTestTopics(kafka: Kafka, config: Config): Promise<vo
 export class EventWriter {
   private readonly codec: MessageCodec;
   private readonly producer;
+  private readonly admin;
   private connected = false;
 
   constructor(
@@ -54,6 +55,7 @@ export class EventWriter {
       idempotent: true,
       maxInFlightRequests: 1,
     });
+    this.admin = kafka.admin();
   }
 
   async encode(events: readonly Event[]) {
@@ -73,33 +75,53 @@ export class EventWriter {
     await this.writeRaw(messages, perTransaction);
   }
 
-  /** Writes already-encoded (or deliberately broken) messages. */
+  /**
+   * Writes already-encoded (or deliberately broken) messages. Unless `waitVisible` is false, returns only
+   * once a read_committed reader can see them: the coordinator writes the commit markers after it has
+   * answered the commit, so a reader (and the end offsets an admin client reports) may lag a moment behind.
+   */
   async writeRaw(
     messages: readonly { key: string; value: Buffer; headers: IHeaders }[],
     perTransaction = 5_000,
+    { waitVisible = true } = {},
   ): Promise<void> {
     if (!this.connected) {
-      await this.producer.connect();
+      await Promise.all([this.producer.connect(), this.admin.connect()]);
       this.connected = true;
     }
     const topic = topicNames(this.config.kafka.topicPrefix).events;
+    const firstOffsets = new Map<number, bigint>();
     for (let i = 0; i < messages.length; i += perTransaction) {
       const transaction = await this.producer.transaction();
       try {
-        await transaction.send({
+        const sent = await transaction.send({
           topic,
           messages: messages.slice(i, i + perTransaction).map((m) => ({ ...m })),
         });
         await transaction.commit();
+        for (const { partition, baseOffset } of sent) {
+          if (baseOffset !== undefined) firstOffsets.set(partition, BigInt(baseOffset));
+        }
       } catch (error) {
         await transaction.abort().catch(() => {});
         throw error;
       }
     }
+    if (!waitVisible) return;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const ends = new Map(
+        (await this.admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]),
+      );
+      if ([...firstOffsets].every(([p, first]) => (ends.get(p) ?? 0n) > first)) return;
+      if (Date.now() > deadline)
+        throw new Error('written events did not become visible to read_committed readers');
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   async close(): Promise<void> {
-    if (this.connected) await this.producer.disconnect();
+    if (this.connected) await Promise.all([this.producer.disconnect(), this.admin.disconnect()]);
   }
 }
 

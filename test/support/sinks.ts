@@ -31,7 +31,10 @@ export async function startTestWorker(
   return worker;
 }
 
-/** Waits until the worker has committed every record of the events topic. */
+/**
+ * Waits until the worker has committed every record of the events topic that a read_committed reader can
+ * see (EventWriter.write returns once what it wrote is visible).
+ */
 export async function caughtUp(worker: SinkWorker, timeoutMs = 60_000): Promise<void> {
   await eventually(
     async () => {
