@@ -52,6 +52,7 @@ export function evolve(state: ResourceState, event: Event): ResourceState {
       if (r === undefined) throw unknown(event);
       const confirmed: Reservation = { ...r, status: 'Confirmed', version: event.reservationVersion };
       state.live.set(r.id, confirmed);
+      state.journal?.reservations.add(r.id);
       schedule(state, confirmed);
       break;
     }
@@ -75,10 +76,12 @@ export function evolve(state: ResourceState, event: Event): ResourceState {
         retired: false,
         version: event.resourceVersion,
       };
+      if (state.journal) state.journal.resource = true;
       break;
     case 'ResourceRetired':
       if (state.resource === null) throw unknown(event);
       state.resource = { ...state.resource, retired: true, version: event.resourceVersion };
+      if (state.journal) state.journal.resource = true;
       break;
     case 'ReservationRejected':
     case 'ResourceChangeRejected':
@@ -96,6 +99,7 @@ export function evolveAll(state: ResourceState, events: Iterable<Event>): Resour
 
 function activate(state: ResourceState, r: Reservation): void {
   state.live.set(r.id, r);
+  state.journal?.reservations.add(r.id);
   state.availability.add(r.start, r.end, r.quantity);
   schedule(state, r);
 }
@@ -115,10 +119,12 @@ function deactivate(
   state.live.delete(r.id);
   state.availability.remove(r.start, r.end, r.quantity);
   state.inactive.set(r.id, { ...r, status, version: event.reservationVersion });
+  state.journal?.reservations.add(r.id);
   // Bounded memory: the oldest inactive reservations are forgotten (commands on them: UNKNOWN_RESERVATION).
   for (const oldest of state.inactive.keys()) {
     if (state.inactive.size <= state.options.inactiveCapacity) break;
     state.inactive.delete(oldest);
+    state.journal?.reservations.add(oldest);
   }
 }
 

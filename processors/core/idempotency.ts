@@ -36,6 +36,8 @@ export class IdempotencyMemory {
   constructor(
     private readonly capacity: number,
     private readonly windowMs: number,
+    /** Told the commandId of every entry remembered or forgotten (the state's change journal). */
+    private readonly onChange?: (commandId: string) => void,
   ) {}
 
   get size(): number {
@@ -53,12 +55,18 @@ export class IdempotencyMemory {
   remember(entry: IdempotencyEntry): void {
     if (this.byCommand.has(entry.commandId)) return;
     this.byCommand.set(entry.commandId, entry);
+    this.onChange?.(entry.commandId);
     if (entry.idempotencyKey !== null) this.byKey.set(scoped(entry.principal, entry.idempotencyKey), entry);
     const oldestKept = entry.decidedAt - this.windowMs;
     for (const oldest of this.byCommand.values()) {
       if (this.byCommand.size <= this.capacity && oldest.decidedAt >= oldestKept) break;
       this.forget(oldest);
     }
+  }
+
+  /** The remembered entry of a command, if any. */
+  get(commandId: string): IdempotencyEntry | undefined {
+    return this.byCommand.get(commandId);
   }
 
   /** Entries oldest first, as plain data. */
@@ -68,6 +76,7 @@ export class IdempotencyMemory {
 
   private forget(entry: IdempotencyEntry): void {
     this.byCommand.delete(entry.commandId);
+    this.onChange?.(entry.commandId);
     if (entry.idempotencyKey === null) return;
     const key = scoped(entry.principal, entry.idempotencyKey);
     if (this.byKey.get(key) === entry) this.byKey.delete(key);

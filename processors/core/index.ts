@@ -6,6 +6,8 @@ export { type IdempotencyEntry, IdempotencyMemory } from './idempotency.ts';
 export { NaiveAvailability, naiveMaxLoad } from './naive-availability.ts';
 export { type CoreOptions, compileOptions, defaults, MAX_TIMESTAMP_MS } from './options.ts';
 export {
+  type ChangeJournal,
+  clearJournal,
   createState,
   findReservation,
   isLive,

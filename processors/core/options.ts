@@ -21,6 +21,11 @@ export interface CoreOptions {
   readonly inactiveCapacity: number;
   /** Builds the availability index; the naive one exists for tests and the bench. @default AvailabilityTree */
   readonly availability: () => AvailabilityIndex;
+  /**
+   * Keep a journal of what evolve changed (reservations, idempotency entries, the resource), so a runtime
+   * can persist only that. @default false
+   */
+  readonly trackChanges: boolean;
 }
 
 /** Defaults of every option. */
@@ -30,6 +35,7 @@ export const defaults = {
   idempotencyWindowMs: 86_400_000, // 24 hours
   inactiveCapacity: 10_000,
   availability: () => new AvailabilityTree(),
+  trackChanges: false,
 } satisfies CoreOptions;
 
 /** Fills in defaults and checks the values, failing fast with the name of the bad option. */

@@ -40,6 +40,17 @@ export interface Reservation {
 /** Pending and Confirmed reservations hold capacity. */
 export const isLive = (status: ReservationStatus): boolean => status === 'Pending' || status === 'Confirmed';
 
+/**
+ * What evolve changed since the journal was last drained: ids of reservations and remembered commands
+ * that were added, changed or forgotten, and whether the resource's settings changed. Plain data; the
+ * runtime reads the current values (or their absence) from the state when it persists them.
+ */
+export interface ChangeJournal {
+  resource: boolean;
+  readonly reservations: Set<string>;
+  readonly commands: Set<string>;
+}
+
 /** Everything the decider knows about one resource. Mutated in place by evolve. */
 export interface ResourceState {
   readonly resourceId: string;
@@ -55,6 +66,8 @@ export interface ResourceState {
   /** Derived from `live`: expiry and completion timers. */
   readonly timers: TimerQueue;
   readonly idempotency: IdempotencyMemory;
+  /** Present when options.trackChanges is on. */
+  readonly journal: ChangeJournal | null;
 }
 
 /** The serialisable form of a ResourceState (plain JSON; the changelog value). */
@@ -69,6 +82,9 @@ export interface ResourceStateJson {
 /** The state of a resource nobody has touched yet. */
 export function createState(resourceId: string, options: Partial<CoreOptions> = {}): ResourceState {
   const compiled = compileOptions(options);
+  const journal: ChangeJournal | null = compiled.trackChanges
+    ? { resource: false, reservations: new Set(), commands: new Set() }
+    : null;
   return {
     resourceId,
     options: compiled,
@@ -77,7 +93,12 @@ export function createState(resourceId: string, options: Partial<CoreOptions> = 
     inactive: new Map(),
     availability: compiled.availability(),
     timers: new TimerQueue(),
-    idempotency: new IdempotencyMemory(compiled.idempotencyCapacity, compiled.idempotencyWindowMs),
+    idempotency: new IdempotencyMemory(
+      compiled.idempotencyCapacity,
+      compiled.idempotencyWindowMs,
+      journal ? (commandId) => journal.commands.add(commandId) : undefined,
+    ),
+    journal,
   };
 }
 
@@ -109,5 +130,14 @@ export function stateFromJSON(json: ResourceStateJson, options: Partial<CoreOpti
   }
   for (const r of json.inactive) state.inactive.set(r.id, r);
   for (const entry of json.idempotency) state.idempotency.remember(entry);
+  // Loading is not a change.
+  if (state.journal) clearJournal(state.journal);
   return state;
+}
+
+/** Empties a journal after its changes were persisted. */
+export function clearJournal(journal: ChangeJournal): void {
+  journal.resource = false;
+  journal.reservations.clear();
+  journal.commands.clear();
 }

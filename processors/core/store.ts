@@ -15,7 +15,6 @@ import {
   stateToJSON,
 } from './state.ts';
 import { fireDueTimers, step } from './step.ts';
-import { nextDueAt } from './timers.ts';
 
 interface WakeUp {
   readonly at: number;
@@ -94,8 +93,9 @@ export class ResourceStore {
   }
 
   private queueWakeUp(state: ResourceState): void {
-    const at = nextDueAt(state);
-    if (at === null) return;
+    // The earliest timer without checking it is current: a stale one only means an early, empty wake-up.
+    const at = state.timers.peek()?.dueAt;
+    if (at === undefined) return;
     const queued = this.queuedAt.get(state.resourceId);
     if (queued !== undefined && queued <= at) return; // an earlier wake-up will find this timer too
     this.queuedAt.set(state.resourceId, at);

@@ -109,6 +109,9 @@ export function nextDueAt(state: ResourceState): number | null {
  * Does not consume it: once decided and evolved, the reservation moves on and the timer becomes stale.
  */
 export function dueTimer(state: ResourceState, now: number, newId: () => string): TimerCommand | undefined {
+  // Fast path for the common case: if even the earliest (possibly stale) timer is not due, none is.
+  const earliest = state.timers.peek();
+  if (earliest === undefined || earliest.dueAt > now) return undefined;
   const timer = nextTimer(state);
   if (timer === undefined || timer.dueAt > now) return undefined;
   return { ...timer, type: timer.kind, commandId: newId(), resourceId: state.resourceId } as TimerCommand;
