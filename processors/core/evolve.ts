@@ -37,8 +37,11 @@ export function evolve(state: ResourceState, event: Event): ResourceState {
       if (previous === undefined) throw unknown(event);
       state.inactive.delete(event.reservationId);
       activate(state, {
-        ...previous,
+        id: previous.id,
         customer: event.customer,
+        start: event.start,
+        end: event.end,
+        quantity: event.quantity,
         status: 'Pending',
         version: event.reservationVersion,
         unitPrice: event.unitPrice,
