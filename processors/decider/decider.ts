@@ -27,6 +27,7 @@ import type {
   OutboundRecord,
   TransactionalProducerPort,
 } from '../ports.ts';
+import { ChangelogRestorer, changelogRecords } from './changelog.ts';
 import { type DeciderMetrics, deciderMetrics } from './metrics.ts';
 import { compileDeciderOptions, type DeciderOptions } from './options.ts';
 import { PartitionOwner } from './partition-owner.ts';
@@ -176,7 +177,7 @@ export class Decider {
         new PartitionOwner(
           p,
           this.ports.producerFor(this.transactionalId(p)),
-          new ResourceStore(this.options.core),
+          new ResourceStore({ ...this.options.core, trackChanges: true }),
         ),
     );
     try {
@@ -189,16 +190,12 @@ export class Decider {
       ]);
       const wanted = new Map<number, string>();
       for (const p of partitions) wanted.set(p, ends.get(p) ?? '0');
-      const latest = new Map<number, Map<string, Buffer | null>>(partitions.map((p) => [p, new Map()]));
+      const restorers = new Map(partitions.map((p) => [p, new ChangelogRestorer()]));
       await this.ports.changelog.read(this.topics.changelog, wanted, (record: InboundRecord) => {
-        const key = record.key?.toString('utf8');
-        if (key !== undefined) latest.get(record.partition)?.set(key, record.value);
+        restorers.get(record.partition)?.add(record.key, record.value);
       });
       for (const owner of owners) {
-        const states: ResourceStateJson[] = [];
-        for (const value of latest.get(owner.partition)?.values() ?? []) {
-          if (value) states.push(JSON.parse(value.toString('utf8')) as ResourceStateJson);
-        }
+        const states = restorers.get(owner.partition)?.states() ?? [];
         owner.store.load(states);
         const offset = committed.get(owner.partition) ?? '-1';
         owner.nextOffset = BigInt(offset) >= 0n ? BigInt(offset) : 0n;
@@ -357,7 +354,7 @@ export class Decider {
       eventTypes.push(event.type);
       touched.add(event.resourceId);
     }
-    for (const resourceId of touched) out.push(this.changelogRecord(owner, resourceId));
+    for (const resourceId of touched) out.push(...this.changelogRecords(owner, resourceId));
 
     const tx = await owner.producer.begin();
     await tx.send(out);
@@ -406,14 +403,8 @@ export class Decider {
     return { topic: this.topics.events, partition, key: wire.key, value: wire.value, headers: wire.headers };
   }
 
-  private changelogRecord(owner: PartitionOwner, resourceId: string): OutboundRecord {
-    const json = stateToJSON(owner.store.get(resourceId));
-    return {
-      topic: this.topics.changelog,
-      partition: owner.partition,
-      key: resourceId,
-      value: Buffer.from(JSON.stringify(json)),
-    };
+  private changelogRecords(owner: PartitionOwner, resourceId: string): OutboundRecord[] {
+    return changelogRecords(owner.store.get(resourceId), this.topics.changelog, owner.partition);
   }
 
   /** After a failed transaction: drop the producer and states; the next batch initialises the partition again. */
@@ -466,7 +457,7 @@ export class Decider {
         out.push(await this.eventRecord(owner.partition, event, event.resourceId, event.causationCommandId));
         touched.add(event.resourceId);
       }
-      for (const resourceId of touched) out.push(this.changelogRecord(owner, resourceId));
+      for (const resourceId of touched) out.push(...this.changelogRecords(owner, resourceId));
       const tx = await owner.producer.begin();
       await tx.send(out);
       await tx.commit();

@@ -62,8 +62,14 @@ export function kafkajsTransactionalProducer(
   });
   return {
     transactionalId,
-    // kafkajs runs InitProducerId for the transactional id on connect: this fences older producers.
-    connect: () => producer.connect(),
+    async connect() {
+      await producer.connect();
+      // kafkajs's connect initialises only the idempotent side (without the transactional id), which fences
+      // nobody. Its first transaction() runs InitProducerId with the transactional id: that fences every older
+      // producer and completes or aborts its open transaction. An empty abort sends nothing to the broker.
+      const first = await producer.transaction();
+      await first.abort();
+    },
     async begin(): Promise<TransactionPort> {
       const tx = await producer.transaction();
       return {
