@@ -109,7 +109,7 @@ export interface Config {
     readonly groupId: string;
     /** A crashed processor's partitions move after this. @default 6000 */
     readonly sessionTimeoutMs: number;
-    /** Port of the processor's /metrics and /healthz (0 picks a free one). @default 9464 */
+    /** Port of the processor's /metrics and /healthz (0 picks a free one). @default 9460 */
     readonly metricsPort: number;
   };
   readonly mailpit: {
@@ -162,7 +162,7 @@ export function loadConfig(env: Env = process.env): Config {
     processor: {
       groupId: str(env, 'DECIDER_GROUP_ID', 'slotstream-decider'),
       sessionTimeoutMs: int(env, 'DECIDER_SESSION_TIMEOUT_MS', 6_000, 2_000, 300_000),
-      metricsPort: int(env, 'DECIDER_METRICS_PORT', 9464, 0, 65535),
+      metricsPort: int(env, 'DECIDER_METRICS_PORT', 9460, 0, 65535),
     },
     mailpit: {
       url: url(env, 'MAILPIT_URL', `http://127.0.0.1:${int(env, 'MAILPIT_HTTP_PORT', 8025, 1, 65535)}`),

@@ -20,6 +20,6 @@ Slotstream is up (ops/stack.sh status, ops/workers.sh status; logs in .slotstrea
   PostgreSQL       postgres://slotstream:slotstream@127.0.0.1:${POSTGRES_PORT:-5432}/slotstream
   ClickHouse       http://127.0.0.1:${CLICKHOUSE_HTTP_PORT:-8123}
   stripe-mock      http://127.0.0.1:${STRIPE_MOCK_HTTP_PORT:-12111}
-  Decider metrics  http://127.0.0.1:9464/metrics
+  Decider metrics  http://127.0.0.1:9460/metrics
   Mailpit          http://127.0.0.1:${MAILPIT_HTTP_PORT:-8025} (SMTP 127.0.0.1:${MAILPIT_SMTP_PORT:-1025})
 TXT
