@@ -13,10 +13,12 @@ import { type Config, loadConfig } from '../common/config.ts';
 import { createKafka } from '../common/kafka.ts';
 import { createLogger } from '../common/logger.ts';
 import { CommandProducer } from '../producers/producer.ts';
+import { createClickHouseClient } from '../sinks/clickhouse/client.ts';
 import { API_SOURCE, type AppDeps, buildApp } from './app.ts';
 import { type ApiConfig, loadApiConfig } from './config.ts';
 import { createMetrics } from './metrics.ts';
 import { runApiMigrations } from './migrate.ts';
+import { clickhouseReports } from './routes/reports.ts';
 import { ApiKeyStore } from './services/api-keys.ts';
 import { PgIdempotencyStore } from './services/idempotency-store.ts';
 import { PgReadModel } from './services/read-model.ts';
@@ -89,6 +91,10 @@ export async function startApi(options: StartOptions = {}): Promise<RunningApi> 
   let adminConnected: Promise<void> | undefined;
 
   const idempotency = new PgIdempotencyStore(pool);
+  // Reports read ClickHouse; it is not part of readiness, since writes and reads work without it.
+  const clickhouse = options.reports
+    ? undefined
+    : createClickHouseClient({ url: config.clickhouse.url, database: config.clickhouse.database });
   const app = await buildApp({
     config: apiConfig,
     logger,
@@ -97,7 +103,7 @@ export async function startApi(options: StartOptions = {}): Promise<RunningApi> 
     idempotency,
     readModel: new PgReadModel(pool),
     metrics,
-    ...(options.reports ? { reports: options.reports } : {}),
+    reports: options.reports ?? clickhouseReports(clickhouse as NonNullable<typeof clickhouse>),
     readiness: {
       kafka: async () => {
         if (producer.state !== 'running') throw new Error(`producer is ${producer.state}`);
@@ -142,6 +148,7 @@ export async function startApi(options: StartOptions = {}): Promise<RunningApi> 
         await app.close(); // stops accepting, waits for in-flight requests (new ones get 503)
         await producer.disconnect(); // sends what is queued
         if (adminConnected) await kafkaAdmin.disconnect().catch(() => {});
+        await clickhouse?.close().catch(() => {});
         await pool.end();
       })();
       return closing;
