@@ -55,14 +55,23 @@ export function changelogRecords(state: ResourceState, topic: string, partition:
 
 /** Collects one partition's changelog records (in offset order) and turns them into resource states. */
 export class ChangelogRestorer {
-  private readonly latest = new Map<string, Buffer>();
+  private readonly latest = new Map<string, Entity>();
 
   add(key: Buffer | null, value: Buffer | null): void {
     if (key === null) return;
     const k = key.toString('utf8');
-    // Delete first: a key's position is its last write, which is the order the state kept it in.
-    this.latest.delete(k);
-    if (value !== null) this.latest.set(k, value);
+    if (value === null) {
+      this.latest.delete(k);
+      return;
+    }
+    const entity = JSON.parse(value.toString('utf8')) as Entity;
+    // A key's position must be where the state keeps it: a reservation enters `live` when held or reopened
+    // and keeps its place when confirmed; it enters `inactive`, and a command enters the idempotency
+    // memory, at its (last) write. So an update of a live reservation that stays live keeps its place;
+    // every other write moves the key to the end.
+    const previous = this.latest.get(k);
+    if (!(previous && stillLive(previous, entity))) this.latest.delete(k);
+    this.latest.set(k, entity);
   }
 
   states(): ResourceStateJson[] {
@@ -83,8 +92,7 @@ export class ChangelogRestorer {
       }
       return s;
     };
-    for (const value of this.latest.values()) {
-      const entity = JSON.parse(value.toString('utf8')) as Entity;
+    for (const entity of this.latest.values()) {
       const s = of(entity.resourceId);
       if (entity.k === 'resource') s.resource = entity.resource;
       else if (entity.k === 'reservation')
@@ -93,4 +101,13 @@ export class ChangelogRestorer {
     }
     return [...byResource].map(([resourceId, s]) => ({ resourceId, ...s }));
   }
+}
+
+function stillLive(previous: Entity, next: Entity): boolean {
+  return (
+    previous.k === 'reservation' &&
+    next.k === 'reservation' &&
+    isLive(previous.reservation.status) &&
+    isLive(next.reservation.status)
+  );
 }

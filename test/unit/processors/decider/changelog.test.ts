@@ -7,6 +7,7 @@ import {
   ctxAt,
   HOUR,
   idSource,
+  only,
   pay,
   RESOURCE,
   reopen,
@@ -43,16 +44,18 @@ describe('entity changelog', () => {
         }
       }
     };
+    const seen = new Map<string, number>();
     const apply = (command: Command) => {
       const events = store.handle(command, { now, newId });
+      for (const e of events) seen.set(e.type, (seen.get(e.type) ?? 0) + 1);
       persist(new Set(events.map((e) => e.resourceId)));
     };
     apply(upsert({ capacity: 4 }));
     for (let i = 0; i < 400; i++) {
-      now += Math.floor(rnd() * 10 * 60_000);
+      now += Math.floor(rnd() * 60_000);
       const choice = rnd();
       const someId = ids[Math.floor(rnd() * ids.length)];
-      if (choice < 0.45 || someId === undefined) {
+      if (choice < 0.4 || someId === undefined) {
         const slot = Math.floor(rnd() * 20);
         const r = request({
           start: T0 + (48 + slot) * HOUR,
@@ -68,8 +71,44 @@ describe('entity changelog', () => {
       if (i % 50 === 0) persist(new Set(store.tick(ctxAt(now, newId)).map((e) => e.resourceId)));
     }
     expect(tombstones).toBeGreaterThan(0);
+    // The run went through every kind of transition the changelog must carry.
+    for (const type of [
+      'ReservationHeld',
+      'ReservationConfirmed',
+      'ReservationCancelled',
+      'ReservationReopened',
+    ]) {
+      expect(seen.get(type) ?? 0, `${type} in ${JSON.stringify([...seen])}`).toBeGreaterThan(0);
+    }
     const restored = new ResourceStore(options);
     restored.load(restorer.states());
+    expect(stateToJSON(restored.get(RESOURCE))).toEqual(stateToJSON(store.get(RESOURCE)));
+  });
+
+  it('keeps a confirmed reservation in its place among the live ones, as the state does', () => {
+    const store = new ResourceStore({ trackChanges: true });
+    const restorer = new ChangelogRestorer();
+    const newId = idSource(5);
+    const persist = () => {
+      for (const r of changelogRecords(store.get(RESOURCE), 'changelog', 0))
+        restorer.add(Buffer.from(r.key), r.value);
+    };
+    store.handle(upsert({ capacity: 5 }), { now: T0, newId });
+    const a = request();
+    const b = request();
+    store.handle(a, { now: T0, newId });
+    store.handle(b, { now: T0, newId });
+    persist();
+    expect(only(store.handle(pay(a.reservationId, { amount: null }), { now: T0 + 1, newId })).type).toBe(
+      'ReservationConfirmed',
+    );
+    persist();
+    const restored = new ResourceStore({ trackChanges: true });
+    restored.load(restorer.states());
+    expect(stateToJSON(restored.get(RESOURCE)).live.map((r) => r.id)).toEqual([
+      a.reservationId,
+      b.reservationId,
+    ]);
     expect(stateToJSON(restored.get(RESOURCE))).toEqual(stateToJSON(store.get(RESOURCE)));
   });
 
