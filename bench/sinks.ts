@@ -13,6 +13,7 @@
  * Everything it creates (topics, databases) has a unique name and is removed at the end.
  */
 import { randomUUID } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
 import { loadConfig } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
@@ -50,6 +51,9 @@ class Timed implements Sink {
   ) {}
   get name() {
     return this.inner.name;
+  }
+  get runtimeDefaults() {
+    return this.inner.runtimeDefaults;
   }
   start() {
     return this.inner.start?.() ?? Promise.resolve();
@@ -260,7 +264,8 @@ async function latency(events: readonly Event[]) {
 
 async function main() {
   console.log(
-    `bench:sinks — ${fmt(EVENTS)} pre-loaded events; baseline ${fmt(BASELINE_EVENTS)}; ${fmt(RATE)}/s for ${SECONDS} s`,
+    `bench:sinks — ${fmt(EVENTS)} pre-loaded events; baseline ${fmt(BASELINE_EVENTS)}; ${fmt(RATE)}/s for ${SECONDS} s; ` +
+      `${cpus().length} cores, load average ${loadavg()[0]?.toFixed(1)} (the stack shares these cores)`,
   );
   const reservations = Math.ceil(EVENTS / 2.6);
   const stream = generateStream({ resources: 200, reservations, customers: 5_000, seed: 99 });

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../common/config.ts';
-import { ClickHouseSink, clickHouseRuntimeDefaults } from './clickhouse/sink.ts';
+import { ClickHouseSink } from './clickhouse/sink.ts';
 import { PostgresSink } from './postgres/sink.ts';
 import type { SinkRuntimeOptions } from './runtime/options.ts';
 import type { Sink } from './runtime/types.ts';
@@ -12,7 +12,7 @@ import type { Sink } from './runtime/types.ts';
 export interface SinkEntry {
   /** Builds the sink for the configuration. */
   create(config: Config, logger: Logger): Sink;
-  /** Runtime settings the sink prefers over the runtime's defaults (the environment still wins). */
+  /** Process-level runtime settings for run.ts; settings of the sink itself are its `runtimeDefaults`. */
   readonly defaults?: Partial<SinkRuntimeOptions>;
 }
 
@@ -23,7 +23,6 @@ export const sinkCatalog = {
   clickhouse: {
     create: (config, logger) =>
       new ClickHouseSink({ url: config.clickhouse.url, database: config.clickhouse.database, logger }),
-    defaults: clickHouseRuntimeDefaults,
   },
 } as const satisfies Record<string, SinkEntry>;
 

@@ -26,7 +26,7 @@ import { createLogger } from '../common/logger.ts';
 import { topicNames } from '../common/topics.ts';
 import { headerString } from '../schemas/cloudevents.ts';
 import { MessageCodec } from '../schemas/codec.ts';
-import { sinkEntry } from './catalog.ts';
+import { isCatalogSink, sinkCatalog, sinkEntry } from './catalog.ts';
 import { applyIsolating } from './runtime/apply.ts';
 import { backoffMs } from './runtime/backoff.ts';
 import { type DeadLetter, DeadLetterPublisher } from './runtime/dead-letter.ts';
@@ -91,6 +91,11 @@ export async function replayDeadLetters(params: ReplayParams): Promise<ReplayRep
 
   await admin.connect();
   try {
+    if (!(await admin.listTopics()).includes(topic)) {
+      throw new Error(
+        `the dead-letter topic ${topic} does not exist: create the topics with npm run topics:create`,
+      );
+    }
     // Where to start and where to stop, per partition, fixed now.
     const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
     const starts = new Map<number, bigint>();
@@ -206,6 +211,10 @@ async function main(argv: string[]): Promise<void> {
       console.error(`--since: expected an ISO 8601 time such as 2026-11-25T12:00:00Z, got '${values.since}'`);
       process.exit(2);
     }
+  }
+  if (!isCatalogSink(values.sink)) {
+    console.error(`--sink: expected one of ${Object.keys(sinkCatalog).join(', ')}, got '${values.sink}'`);
+    process.exit(2);
   }
   const config = loadConfig();
   const logger = createLogger(config, `dlq-replay-${values.sink}`);

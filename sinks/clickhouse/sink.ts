@@ -32,6 +32,7 @@ export interface ClickHouseSinkOptions {
 
 export class ClickHouseSink implements Sink {
   readonly name: string;
+  readonly runtimeDefaults = clickHouseRuntimeDefaults;
   private readonly client: ClickHouseClient;
 
   constructor(options: ClickHouseSinkOptions) {

@@ -2,6 +2,7 @@
 import type { IHeaders } from 'kafkajs';
 import type { CloudEventAttributes } from '../../schemas/cloudevents.ts';
 import type { Event } from '../../schemas/generated/types.ts';
+import type { SinkRuntimeOptions } from './options.ts';
 
 /** Where a record came from in Kafka. */
 export interface KafkaCoordinates {
@@ -36,6 +37,11 @@ export interface SinkEvent {
 export interface Sink {
   /** The sink's name: its consumer group is `slotstream-sink-<name>` and its dead letters go to `sinkDlq[name]`. */
   readonly name: string;
+  /**
+   * Runtime settings this sink prefers over the runtime's defaults (e.g. bigger, rarer batches); the
+   * environment and the caller still override them.
+   */
+  readonly runtimeDefaults?: Partial<SinkRuntimeOptions>;
   /** Connects, checks the target's schema; called once before the first batch. */
   start?(): Promise<void>;
   /**

@@ -74,6 +74,7 @@ export class SinkWorker {
     const { config, sink } = params;
     this.name = sink.name;
     this.options = compileOptions(
+      sink.runtimeDefaults,
       params.sinkDefaults,
       optionsFromEnv(params.env ?? process.env),
       params.options,
