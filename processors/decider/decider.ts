@@ -348,6 +348,20 @@ export class Decider {
       }
       touched.add(command.resourceId);
       decided += 1;
+      if (this.logger.isLevelEnabled('debug')) {
+        this.logger.debug(
+          {
+            partition: owner.partition,
+            offset: record.offset,
+            commandId: command.commandId,
+            command: command.type,
+            resourceId: command.resourceId,
+            reservationId: 'reservationId' in command ? command.reservationId : undefined,
+            events: events.map((e) => e.type),
+          },
+          'decided',
+        );
+      }
     }
     for (const event of owner.store.tick(ctx)) {
       out.push(await this.eventRecord(owner.partition, event, event.resourceId, event.causationCommandId));
