@@ -10,6 +10,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
   LogController,
 } from 'fastify';
@@ -70,6 +71,12 @@ export interface RouteContext {
 
 export const API_SOURCE = '/slotstream/api';
 
+/** A route option that may hold one hook or several, as an array. */
+export function toArray<T>(value: T | readonly T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? [...value] : [value as T];
+}
+
 /** Builds the app; call `ready()` (or `inject`, which does) before use and `close()` after. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
@@ -114,9 +121,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 
   const context: RouteContext = {
@@ -180,10 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       ],
     },
   });
-  // The documentation is public; declared before the UI registers its routes.
-  app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true };
-  });
+  // Registered before the hooks below attach to routes: the documentation is public and not rate limited.
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 
   await app.register(cors, {
@@ -202,6 +206,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   registerErrorHandling(app);
+  // Authentication, rate limits, idempotency and metrics attach to each route as it is declared (onRoute),
+  // with what they need captured then, so a request pays for no lookup of its route's settings.
   registerAuth(app, deps.keys);
   await app.register(rateLimit, {
     global: true,
@@ -213,7 +219,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       request.principal
         ? config.rateLimitPerMinute[request.principal.role]
         : config.anonymousRateLimitPerMinute,
-    allowList: (request) => request.routeOptions.config?.public === true,
     errorResponseBuilder: (_request, context) =>
       new ApiError(
         429,
@@ -225,11 +230,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerIdempotency(app, deps.idempotency, { leaseMs: (config.maxWaitSeconds + 30) * 1000 });
 
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const labels = { method: request.method, route, status_code: String(reply.statusCode) };
-    metrics.requests.inc(labels);
-    metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
+  app.addHook('onRoute', (route) => {
+    const url = route.url;
+    const observe = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      const labels = { method: request.method, route: url, status_code: String(reply.statusCode) };
+      metrics.requests.inc(labels);
+      metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
+      done();
+    };
+    route.onResponse = [...toArray(route.onResponse), observe];
   });
 
   await app.register(healthRoutes(context));

@@ -84,7 +84,7 @@ export const Accepted = Type.Object(
     reservationId: Type.Optional(Uuid),
     resourceId: Type.Optional(Type.String()),
     commandId: Type.Optional(Uuid),
-    links: Type.Record(Type.String(), Type.String()),
+    links: Type.Object({ self: Type.String({ description: 'Where the outcome will be visible' }) }),
   },
   { description: 'Accepted: the command is in Kafka, the decision is not visible yet' },
 );

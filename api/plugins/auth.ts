@@ -3,7 +3,7 @@
  * (health, metrics, docs); a route's `roles` lists who may call it. The key comes as
  * `Authorization: Bearer <key>` or `X-API-Key: <key>`.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Role } from '../config.ts';
 import { ApiError, forbidden, unauthenticated } from '../errors.ts';
 import type { KeyVerifier, Principal } from '../services/api-keys.ts';
@@ -40,22 +40,32 @@ export function principalOf(request: FastifyRequest): Principal {
 
 export function registerAuth(app: FastifyInstance, keys: KeyVerifier): void {
   app.decorateRequest('principal', undefined);
-  app.addHook('onRequest', async (request) => {
-    const config = request.routeOptions.config;
-    // Unknown routes fall through to the 404 handler, which needs no key.
-    if (config?.public || request.routeOptions.url === undefined) return;
-    const secret = secretOf(request);
-    if (!secret) throw unauthenticated('an API key is required (Authorization: Bearer <key> or X-API-Key)');
-    const principal = await keys.verify(secret);
-    if (!principal) throw unauthenticated('the API key is not valid or has been revoked');
-    request.principal = principal;
-    const roles = config?.roles;
-    if (roles && !roles.includes(principal.role)) {
-      throw forbidden(`this route needs a key with role ${roles.join(' or ')}`, {
-        role: principal.role,
-        allowedRoles: roles,
-      });
+  app.addHook('onRoute', (route) => {
+    const config = route.config as FastifyContextConfig | undefined;
+    if (config?.public) {
+      // Health, metrics and docs: no key, and no rate limit either.
+      route.config = { ...config, rateLimit: false };
+      return;
     }
+    const roles = config?.roles;
+    const authenticate = async (request: FastifyRequest) => {
+      const secret = secretOf(request);
+      if (!secret) throw unauthenticated('an API key is required (Authorization: Bearer <key> or X-API-Key)');
+      const principal = await keys.verify(secret);
+      if (!principal) throw unauthenticated('the API key is not valid or has been revoked');
+      request.principal = principal;
+      if (roles && !roles.includes(principal.role)) {
+        throw forbidden(`this route needs a key with role ${roles.join(' or ')}`, {
+          role: principal.role,
+          allowedRoles: roles,
+        });
+      }
+    };
+    const existing = route.onRequest;
+    route.onRequest =
+      existing === undefined
+        ? [authenticate]
+        : [...(Array.isArray(existing) ? existing : [existing]), authenticate];
   });
 }
 

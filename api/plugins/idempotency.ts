@@ -35,11 +35,11 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-function fingerprintOf(request: FastifyRequest): Buffer {
+function fingerprintOf(request: FastifyRequest, url: string): Buffer {
   return createHash('sha256')
     .update(request.method)
     .update('\u0000')
-    .update(request.routeOptions.url ?? '')
+    .update(url)
     .update('\u0000')
     .update(canonicalJson(request.params ?? {}))
     .update('\u0000')
@@ -60,8 +60,7 @@ export function registerIdempotency(
   app.decorateRequest('idempotency', undefined);
   app.decorateRequest('commandSent', 'no');
 
-  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.method !== 'POST' && request.method !== 'PUT') return;
+  const claim = (url: string) => async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers['idempotency-key'];
     if (header === undefined || !request.principal) return;
     const key = Array.isArray(header) ? undefined : header;
@@ -76,16 +75,16 @@ export function registerIdempotency(
     const principal = `key:${request.principal.keyId}`;
     // Ids every command of any route may need; a route uses those it needs.
     const ids = { commandId: randomUUID(), reservationId: randomUUID(), resourceId: randomUUID() };
-    const claim = await store.claim(principal, key, fingerprintOf(request), ids, options.leaseMs);
-    switch (claim.kind) {
+    const claimed = await store.claim(principal, key, fingerprintOf(request, url), ids, options.leaseMs);
+    switch (claimed.kind) {
       case 'claimed':
-        request.idempotency = { key, principal, ids: claim.ids, replayed: claim.takenOver };
+        request.idempotency = { key, principal, ids: claimed.ids, replayed: claimed.takenOver };
         return;
       case 'replay':
         reply
-          .code(claim.response.statusCode)
-          .headers({ ...claim.response.headers, 'idempotent-replayed': 'true' })
-          .send(claim.response.body);
+          .code(claimed.response.statusCode)
+          .headers({ ...claimed.response.headers, 'idempotent-replayed': 'true' })
+          .send(claimed.response.body);
         return reply;
       case 'mismatch':
         throw new ApiError(
@@ -103,9 +102,9 @@ export function registerIdempotency(
           { 'retry-after': '1' },
         );
     }
-  });
+  };
 
-  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+  const store_ = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const held = request.idempotency;
     if (!held) return payload;
     request.idempotency = undefined; // exactly once, even if onSend runs again for an error answer
@@ -138,5 +137,18 @@ export function registerIdempotency(
       request.log.error({ err: error, idempotencyKey: held.key }, 'storing the idempotent answer failed');
     }
     return payload;
+  };
+
+  // Only POST and PUT routes carry the hooks; other requests pay nothing for them.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.some((m) => m === 'POST' || m === 'PUT')) return;
+    route.preHandler = [...toArray(route.preHandler), claim(route.url)];
+    route.onSend = [...toArray(route.onSend), store_];
   });
+}
+
+function toArray<T>(value: T | readonly T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? [...value] : [value as T];
 }
