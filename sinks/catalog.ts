@@ -5,6 +5,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../common/config.ts';
 import { ClickHouseSink } from './clickhouse/sink.ts';
+import { createNotificationSink } from './notification/sink.ts';
+import { createPaymentSink } from './payment/sink.ts';
 import { PostgresSink } from './postgres/sink.ts';
 import type { SinkRuntimeOptions } from './runtime/options.ts';
 import type { Sink } from './runtime/types.ts';
@@ -23,6 +25,12 @@ export const sinkCatalog = {
   clickhouse: {
     create: (config, logger) =>
       new ClickHouseSink({ url: config.clickhouse.url, database: config.clickhouse.database, logger }),
+  },
+  payment: {
+    create: (config, logger) => createPaymentSink(config, logger),
+  },
+  notification: {
+    create: (config, logger) => createNotificationSink(config, logger),
   },
 } as const satisfies Record<string, SinkEntry>;
 

@@ -1,0 +1,325 @@
+/**
+ * The notification sink: e-mails the customer about each step of a reservation — held (with the payment
+ * deadline), reopened, confirmed, payment failed, rejected (with a human reason), cancelled, expired,
+ * completed — over SMTP (./mailer.ts), from templates (./templates.ts).
+ *
+ * At most once per event, as far as we can control it: `sent_notifications` (./store.ts) is checked before
+ * sending and written after the server accepted the mail. A crash between the two sends the mail again on
+ * redelivery, but with the same `Message-ID: <eventId@domain>`, so a mail client shows it once. Sending
+ * only after writing a claim would lose the mail instead, and the contract is to lose nothing.
+ *
+ * What is not mailed: resource events, refusals of payment results (system traffic: the customer hears
+ * about the expiry or the cancellation itself), DUPLICATE refusals (a client retry; the original was
+ * answered), and events whose customer address is unknown (a refused first request names only the
+ * customer id) — those are logged and skipped, since no later attempt can find an address either.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../../common/config.ts';
+import type { Event, ReservationHeld, ReservationReopened } from '../../schemas/generated/types.ts';
+import { describe } from '../runtime/errors.ts';
+import type { Sink, SinkEvent } from '../runtime/types.ts';
+import { type Mailer, SmtpMailer } from './mailer.ts';
+import {
+  compileNotificationOptions,
+  type NotificationSinkOptions,
+  notificationOptionsFromEnv,
+  notificationRuntimeDefaults,
+} from './options.ts';
+import { type Contact, type NotificationStore, PgNotificationStore } from './store.ts';
+import { type Notification, type ReservationDetails, render } from './templates.ts';
+
+export interface NotificationSinkDeps {
+  readonly mailer: Mailer;
+  readonly store: NotificationStore;
+  readonly logger: Logger;
+  /** Sender address `Name <address>`; its domain names the Message-IDs unless configured otherwise. */
+  readonly from: string;
+  readonly options?: Partial<NotificationSinkOptions>;
+  /** @default 'notification' */
+  readonly name?: string;
+}
+
+/** What the sink did since it started (logs and tests). */
+export interface NotificationStats {
+  sent: number;
+  alreadySent: number;
+  noAddress: number;
+}
+
+/** A mail to send for an event: to whom, and what. */
+interface Plan {
+  readonly notification: Notification;
+  readonly reservationId: string;
+  readonly customerId: string;
+  readonly name: string;
+  readonly email: string;
+}
+
+/** The notification sink. */
+export class NotificationSink implements Sink {
+  readonly name: string;
+  readonly runtimeDefaults = notificationRuntimeDefaults;
+  readonly options: NotificationSinkOptions;
+  readonly stats: NotificationStats = { sent: 0, alreadySent: 0, noAddress: 0 };
+  private readonly logger: Logger;
+  private readonly domain: string;
+
+  constructor(private readonly deps: NotificationSinkDeps) {
+    this.name = deps.name ?? 'notification';
+    this.options = compileNotificationOptions(deps.options);
+    this.logger = deps.logger.child({ component: 'notification-sink' });
+    this.domain = this.options.messageIdDomain ?? domainOf(deps.from);
+  }
+
+  async start(): Promise<void> {
+    await this.deps.store.start();
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.deps.mailer.close(), this.deps.store.close()]);
+  }
+
+  /** The Message-ID of the mail for an event. */
+  messageIdOf(eventId: string): string {
+    return `<${eventId}@${this.domain}>`;
+  }
+
+  /**
+   * Events grouped by reservation, each group in order, up to `concurrency` groups at a time; a group stops
+   * at its first failure. The batch fails with a retryable error if any group had one (mails already sent
+   * are skipped when it is retried), else with the first refusal (the runtime isolates it).
+   */
+  async handleBatch(events: readonly SinkEvent[]): Promise<void> {
+    const groups = new Map<string, SinkEvent[]>();
+    for (const e of events) {
+      if (!('reservationId' in e.event)) continue;
+      const group = groups.get(e.event.reservationId);
+      if (group) group.push(e);
+      else groups.set(e.event.reservationId, [e]);
+    }
+    const failures: unknown[] = [];
+    await forEachLimited([...groups.values()], this.options.concurrency, async (group) => {
+      for (const e of group) {
+        try {
+          await this.apply(e.event);
+        } catch (error) {
+          failures.push(error);
+          return;
+        }
+      }
+    });
+    if (failures.length === 0) return;
+    throw failures.find((f) => describe(f).retryable) ?? failures[0];
+  }
+
+  private async apply(event: Event): Promise<void> {
+    const { store, mailer } = this.deps;
+    if (event.type === 'ReservationHeld' || event.type === 'ReservationReopened') {
+      await store.rememberContact(contactOf(event));
+    }
+    const plan = await this.plan(event);
+    if (!plan) return;
+    if (await store.wasSent(event.eventId)) {
+      this.stats.alreadySent += 1;
+      return;
+    }
+    const mail = render(plan.notification);
+    const messageId = this.messageIdOf(event.eventId);
+    const { response } = await mailer.send({
+      messageId,
+      to: { name: plan.name, address: plan.email },
+      subject: mail.subject,
+      text: mail.text,
+      html: mail.html,
+      references: `<reservation-${plan.reservationId}@${this.domain}>`,
+      headers: {
+        'X-Slotstream-Event-Id': event.eventId,
+        'X-Slotstream-Event-Type': event.type,
+        'X-Slotstream-Reservation-Id': plan.reservationId,
+      },
+    });
+    await store.recordSent({
+      eventId: event.eventId,
+      eventType: event.type,
+      reservationId: plan.reservationId,
+      customerId: plan.customerId,
+      recipient: plan.email,
+      subject: mail.subject,
+      messageId,
+      smtpResponse: response.slice(0, 500),
+    });
+    this.stats.sent += 1;
+    this.logger.debug({ eventId: event.eventId, type: event.type, to: plan.email }, 'notification sent');
+  }
+
+  /** The mail an event calls for, or undefined for none. */
+  private async plan(event: Event): Promise<Plan | undefined> {
+    switch (event.type) {
+      case 'ReservationHeld':
+      case 'ReservationReopened': {
+        const contact = contactOf(event);
+        const kind = event.type === 'ReservationHeld' ? 'held' : 'reopened';
+        return planFor(contact, { kind, reservation: detailsOf(contact) });
+      }
+      case 'ReservationConfirmed':
+      case 'ReservationPaymentFailed':
+      case 'ReservationCancelled':
+      case 'ReservationExpired':
+      case 'ReservationCompleted': {
+        const contact = await this.deps.store.contactFor(event.reservationId);
+        if (!contact) return this.noAddress(event, 'no ReservationHeld or ReservationReopened seen for it');
+        const reservation = detailsOf(contact);
+        switch (event.type) {
+          case 'ReservationConfirmed':
+            return planFor(contact, {
+              kind: 'confirmed',
+              reservation,
+              paid: event.price,
+              paymentReference: event.paymentReference,
+            });
+          case 'ReservationPaymentFailed':
+            return planFor(contact, {
+              kind: 'payment_failed',
+              reservation,
+              failureReason: event.failureReason,
+            });
+          case 'ReservationCancelled':
+            return planFor(contact, {
+              kind: 'cancelled',
+              reservation,
+              reason: event.reason,
+              refundDue: event.previousStatus === 'Confirmed',
+            });
+          case 'ReservationExpired':
+            return planFor(contact, { kind: 'expired', reservation });
+          default:
+            return planFor(contact, { kind: 'completed', reservation });
+        }
+      }
+      case 'ReservationRejected': {
+        if (event.commandType === 'RecordPaymentResult' || event.reason === 'DUPLICATE') return undefined;
+        // Write to whoever made the request; show the reservation only if it is theirs.
+        const contact = await this.deps.store.contactFor(event.reservationId);
+        const own = contact?.customerId === event.customerId ? contact : undefined;
+        const address = own
+          ? { fullName: own.fullName, email: own.email }
+          : await this.deps.store.addressOf(event.customerId);
+        if (!address) return this.noAddress(event, `no address known for customer ${event.customerId}`);
+        return {
+          notification: {
+            kind: 'rejected',
+            customerName: address.fullName,
+            reservationId: event.reservationId,
+            resourceId: event.resourceId,
+            reservation: own ? detailsOf(own) : null,
+            commandType: event.commandType,
+            reason: event.reason,
+            detail: event.detail,
+            currentStatus: own ? event.currentStatus : null,
+          },
+          reservationId: event.reservationId,
+          customerId: event.customerId,
+          name: address.fullName,
+          email: address.email,
+        };
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private noAddress(event: Event, why: string): undefined {
+    this.stats.noAddress += 1;
+    this.logger.warn({ eventId: event.eventId, type: event.type, why }, 'no one to notify: skipped');
+    return undefined;
+  }
+}
+
+function contactOf(e: ReservationHeld | ReservationReopened): Contact {
+  return {
+    reservationId: e.reservationId,
+    customerId: e.customer.id,
+    fullName: e.customer.fullName,
+    email: e.customer.email,
+    resourceId: e.resourceId,
+    resourceName: e.resourceName,
+    start: e.start,
+    end: e.end,
+    quantity: e.quantity,
+    price: e.price,
+    holdExpiresAt: e.holdExpiresAt,
+    version: e.reservationVersion,
+    updatedAt: e.decidedAt,
+  };
+}
+
+function detailsOf(c: Contact): ReservationDetails {
+  return {
+    reservationId: c.reservationId,
+    customerName: c.fullName,
+    resourceName: c.resourceName,
+    start: c.start,
+    end: c.end,
+    quantity: c.quantity,
+    price: c.price,
+    holdExpiresAt: c.holdExpiresAt,
+  };
+}
+
+function planFor(contact: Contact, notification: Notification): Plan {
+  return {
+    notification,
+    reservationId: contact.reservationId,
+    customerId: contact.customerId,
+    name: contact.fullName,
+    email: contact.email,
+  };
+}
+
+/** The domain of `Name <user@domain>` or `user@domain`; `slotstream.local` if there is none. */
+export function domainOf(from: string): string {
+  const match = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from.trim());
+  return match?.[1] ?? 'slotstream.local';
+}
+
+/** Runs `work` on every item, at most `limit` at a time. */
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  });
+  await Promise.all(lanes);
+}
+
+/** Builds the notification sink from the configuration: SMTP, and its store in PostgreSQL. */
+export function createNotificationSink(
+  config: Config,
+  logger: Logger,
+  overrides: {
+    options?: Partial<NotificationSinkOptions>;
+    smtp?: { host: string; port: number };
+    env?: Record<string, string | undefined>;
+  } = {},
+): NotificationSink {
+  const options = compileNotificationOptions(
+    notificationOptionsFromEnv(overrides.env ?? process.env),
+    overrides.options,
+  );
+  const smtp = overrides.smtp ?? { host: config.smtp.host, port: config.smtp.port };
+  return new NotificationSink({
+    mailer: new SmtpMailer({
+      host: smtp.host,
+      port: smtp.port,
+      from: config.smtp.from,
+      maxConnections: options.concurrency,
+      timeoutMs: options.smtpTimeoutMs,
+    }),
+    store: new PgNotificationStore({ url: config.postgres.url, logger }),
+    logger,
+    from: config.smtp.from,
+    options,
+  });
+}

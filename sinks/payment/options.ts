@@ -1,0 +1,73 @@
+/**
+ * Settings of the payment sink: defaults here, the environment (PAYMENT_*) overrides them, a caller (a
+ * test) overrides both. Units are in the names.
+ */
+import { ConfigError } from '../../common/config.ts';
+import type { SinkRuntimeOptions } from '../runtime/options.ts';
+
+export interface PaymentSinkOptions {
+  /**
+   * The payment method charged for every hold. The contract carries no payment method of the customer's
+   * yet, so this is a Stripe test method; a live deployment needs the customer's saved method (a schema
+   * change). @default 'pm_card_visa'
+   */
+  readonly paymentMethod: string;
+  /** A gateway request that takes longer has an unknown outcome and is retried with the same key. @default 10_000 */
+  readonly gatewayTimeoutMs: number;
+  /** Reservations handled at the same time within a batch (each one's events stay in order). @default 8 */
+  readonly concurrency: number;
+  /**
+   * A hold that expires within this long is not charged any more (if the charge were captured after the
+   * expiry, it would only be refunded). Also absorbs some skew between the decider's clock and ours.
+   * @default 2_000
+   */
+  readonly chargeMarginMs: number;
+}
+
+export const paymentDefaults = {
+  paymentMethod: 'pm_card_visa',
+  gatewayTimeoutMs: 10_000, // ten seconds
+  concurrency: 8,
+  chargeMarginMs: 2_000, // two seconds
+} satisfies PaymentSinkOptions;
+
+/**
+ * Runtime settings the payment sink prefers: gateway calls take tens of milliseconds each, so batches stay
+ * small enough to be committed every few seconds.
+ */
+export const paymentRuntimeDefaults = {
+  maxBatchEvents: 200,
+} satisfies Partial<SinkRuntimeOptions>;
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, key: string, min: number, max: number): number | undefined {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(key, `expected a whole number, got '${raw}'`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(key, `expected ${min}..${max}, got ${value}`);
+  return value;
+}
+
+/** The settings the environment gives; a malformed value throws ConfigError naming the key. */
+export function paymentOptionsFromEnv(env: Env = process.env): Partial<PaymentSinkOptions> {
+  const method = env.PAYMENT_METHOD;
+  if (method !== undefined && method !== '' && !/^(pm|card|src)_[A-Za-z0-9_]+$/.test(method)) {
+    throw new ConfigError('PAYMENT_METHOD', `expected a Stripe payment method id (pm_…), got '${method}'`);
+  }
+  const entries: [keyof PaymentSinkOptions, number | string | undefined][] = [
+    ['paymentMethod', method || undefined],
+    ['gatewayTimeoutMs', int(env, 'PAYMENT_GATEWAY_TIMEOUT_MS', 100, 120_000)],
+    ['concurrency', int(env, 'PAYMENT_CONCURRENCY', 1, 256)],
+    ['chargeMarginMs', int(env, 'PAYMENT_CHARGE_MARGIN_MS', 0, 3_600_000)],
+  ];
+  return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
+}
+
+/** Merges the layers over the defaults; the result is frozen. */
+export function compilePaymentOptions(
+  ...layers: (Partial<PaymentSinkOptions> | undefined)[]
+): PaymentSinkOptions {
+  return Object.freeze(Object.assign({}, paymentDefaults, ...layers.filter(Boolean)));
+}
