@@ -8,7 +8,7 @@
  * rate (default 3,000/s) for latency percentiles. The Kafka offsets of the commands topic are read before
  * and after, so "produced" is counted by the broker, not by the client.
  *
- *   npm run bench:api [-- --duration 10 --connections 64 --rate 3000 --warmup 3]
+ *   npm run bench:api [-- --duration 10 --connections 128 --rate 3000 --warmup 3]
  *
  * Loopback only: both servers listen on 127.0.0.1 and every run is bounded in time.
  */
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     options: {
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '3' },
-      connections: { type: 'string', default: '64' },
+      connections: { type: 'string', default: '128' },
       rate: { type: 'string', default: '3000' },
       'baseline-server': { type: 'string' },
     },
