@@ -70,6 +70,7 @@ export interface RouteContext {
 }
 
 export const API_SOURCE = '/slotstream/api';
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** A route option that may hold one hook or several, as an array. */
 export function toArray<T>(value: T | readonly T[] | undefined): T[] {
@@ -86,8 +87,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Per-request log lines would cost more than the request at 10k/s; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
-    genReqId: () => randomUUID(),
-    requestIdHeader: 'x-request-id',
+    // A client's X-Request-Id becomes the correlation id of the commands it causes, so only a sane one is
+    // taken; anything else gets a fresh UUID.
+    requestIdHeader: false,
+    genReqId: (raw) => {
+      const given = raw.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
     return503OnClosing: true,
     ajv: {
       customOptions: {
@@ -121,7 +127,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
+    reply.header('x-request-id', request.id);
     if (closing) reply.header('connection', 'close');
     done(null, payload);
   });

@@ -141,6 +141,14 @@ describe('POST /reservations', () => {
     ]);
   });
 
+  it('takes a sane X-Request-Id as the correlation id and answers with it', async () => {
+    const { app } = await setup();
+    const given = await post(app, SECRETS.customer, reservationBody(), { 'x-request-id': 'web-42.abc' });
+    expect(given.headers['x-request-id']).toBe('web-42.abc');
+    const insane = await post(app, SECRETS.customer, reservationBody(), { 'x-request-id': 'a b<script>' });
+    expect(insane.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('refuses a customer key booking for another customer; producer keys must name the customer', async () => {
     const { app, commands } = await setup();
     const other = await post(
