@@ -1,8 +1,9 @@
 /**
- * Over real sockets through the parts that exist today: the API, Kafka, the decider, the PostgreSQL read
- * model and the ClickHouse reports (both sinks running). The payment gateway's answer is written with the
- * producer library, as the payment sink will write it; when the payment and notification sinks land, the
- * end-to-end test with the e-mail belongs beside this one.
+ * End to end over real sockets through every part: the API (HTTP), Kafka, the decider, and every sink —
+ * payment (stripe-mock), notification (SMTP into Mailpit), the PostgreSQL read model and ClickHouse — each
+ * with topics, consumer groups and databases of the test's own. A customer reserves, the payment sink
+ * charges and reports back, the customer gets the confirmation e-mail, sees Confirmed through the API, and
+ * the reservation is counted in the revenue report.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,12 +15,12 @@ import { createKafka } from '../../../common/kafka.ts';
 import { ensureTopics, topicSpecs } from '../../../common/topics.ts';
 import { createDecider } from '../../../processors/decider/create.ts';
 import type { Decider } from '../../../processors/decider/decider.ts';
-import { CommandBuilder } from '../../../producers/commands.ts';
-import { CommandProducer } from '../../../producers/producer.ts';
 import { ClickHouseSink } from '../../../sinks/clickhouse/sink.ts';
+import { createNotificationSink } from '../../../sinks/notification/sink.ts';
+import { createPaymentSink } from '../../../sinks/payment/sink.ts';
 import { PostgresSink } from '../../../sinks/postgres/sink.ts';
 import type { SinkWorker } from '../../../sinks/runtime/worker.ts';
-import { eventually, testConfig, testLogger } from '../../helpers.ts';
+import { eventually, testConfig, testLogger, uniqueName } from '../../helpers.ts';
 import { createTestClickHouse, type TestClickHouse } from '../../support/clickhouse.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { startTestWorker } from '../../support/sinks.ts';
@@ -29,7 +30,8 @@ let ch: TestClickHouse;
 let decider: Decider;
 const workers: SinkWorker[] = [];
 let api: RunningApi;
-let gateway: CommandProducer;
+let mailpitUrl = '';
+const email = `${uniqueName('grace')}@example.test`;
 const secrets = { admin: '', customer: '' };
 
 async function call(
@@ -56,6 +58,7 @@ beforeAll(async () => {
   await runApiMigrations(db.url);
   ch = await createTestClickHouse('apie2e');
   const config = testConfig({ DATABASE_URL: db.url, CLICKHOUSE_DATABASE: ch.database });
+  mailpitUrl = config.mailpit.url;
   const admin = createKafka(config, testLogger).admin();
   await admin.connect();
   await ensureTopics(admin, topicSpecs(config));
@@ -79,30 +82,26 @@ beforeAll(async () => {
       },
     ),
   );
+  workers.push(await startTestWorker(config, createPaymentSink(config, testLogger, { autoRegister: true })));
+  workers.push(await startTestWorker(config, createNotificationSink(config, testLogger)));
   api = await startApi({
     config,
     apiConfig: loadApiConfig({ API_PORT: '0', API_WAIT_POLL_INTERVAL_MS: '20' }),
     logger: testLogger,
     autoRegister: true,
   });
-  gateway = CommandProducer.fromConfig(config, testLogger, {
-    source: '/slotstream/payment',
-    autoRegister: true,
-  });
-  await gateway.connect();
 });
 
 afterAll(async () => {
   await api?.close().catch(() => {});
-  await gateway?.disconnect().catch(() => {});
   for (const w of workers) await w.stop().catch(() => {});
   await decider?.stop().catch(() => {});
   await db?.drop();
   await ch?.drop();
 });
 
-describe('a reservation through the API, the decider, the read model and the reports', () => {
-  it('is held, paid, seen Confirmed through the API and counted in the revenue report', async () => {
+describe('a reservation end to end', () => {
+  it('is held, paid, mailed, seen Confirmed through the API and counted in the revenue report', async () => {
     const day = 86_400_000;
     const start = Math.ceil(Date.now() / day) * day + 10 * day;
     const resource = await call(
@@ -123,7 +122,7 @@ describe('a reservation through the API, the decider, the read model and the rep
         start: new Date(start).toISOString(),
         end: new Date(start + 2 * day).toISOString(),
         quantity: 1,
-        customer: { fullName: 'Grace Hopper', email: 'grace@example.com' },
+        customer: { fullName: 'Grace Hopper', email },
       },
       { prefer: 'wait=20', 'idempotency-key': 'trip-1' },
     );
@@ -131,28 +130,30 @@ describe('a reservation through the API, the decider, the read model and the rep
     expect(held.body).toMatchObject({ status: 'Pending', price: { amountMinor: 12_000, currency: 'EUR' } });
     const id = held.body.id as string;
 
-    // What the payment sink does once the gateway captured the payment.
-    await gateway.send(
-      new CommandBuilder().recordPaymentResult({
-        resourceId: 'suite-7',
-        reservationId: id,
-        customerId: 'cust-grace',
-        outcome: 'SUCCEEDED',
-        paymentReference: 'pi_test_1',
-        amount: { amountMinor: 12_000, currency: 'EUR' },
-      }),
-    );
+    // The payment sink charges the hold at the gateway and reports the result; the decider confirms.
     const confirmed = await eventually(
       async () => {
         const r = await call('GET', `/reservations/${id}`, secrets.customer);
         return r.body.status === 'Confirmed' ? r : undefined;
       },
-      { what: 'the reservation to be Confirmed through the API' },
+      { timeoutMs: 60_000, what: 'the reservation to be Confirmed through the API' },
     );
     expect(confirmed.body).toMatchObject({
-      paymentReference: 'pi_test_1',
+      paymentReference: expect.stringMatching(/^pi_/),
       links: { cancel: `/reservations/${id}/cancel` },
     });
+
+    const mails = await eventually(
+      async () => {
+        const res = await fetch(`${mailpitUrl}/api/v1/search?query=${encodeURIComponent(`to:"${email}"`)}`);
+        const found = ((await res.json()) as { messages: { Subject: string }[] }).messages;
+        return found.some((m) => m.Subject.startsWith('Reservation confirmed')) ? found : undefined;
+      },
+      { timeoutMs: 60_000, what: 'the confirmation e-mail in Mailpit' },
+    );
+    expect(mails.map((m) => m.Subject)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Reservation confirmed: Suite 7/)]),
+    );
 
     const today = new Date(Math.floor(Date.now() / day) * day).toISOString().slice(0, 10);
     const tomorrow = new Date(Math.floor(Date.now() / day) * day + day).toISOString().slice(0, 10);
