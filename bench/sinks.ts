@@ -20,6 +20,7 @@ import { createLogger } from '../common/logger.ts';
 import type { Event } from '../schemas/generated/types.ts';
 import { createClickHouseClient } from '../sinks/clickhouse/client.ts';
 import { migrateClickHouse } from '../sinks/clickhouse/migrate.ts';
+import { type ReportName, reports, runReport } from '../sinks/clickhouse/reports.ts';
 import { ClickHouseSink } from '../sinks/clickhouse/sink.ts';
 import { migratePostgres } from '../sinks/postgres/migrate.ts';
 import { PostgresSink } from '../sinks/postgres/sink.ts';
@@ -29,6 +30,8 @@ import { generateStream } from '../test/support/events.ts';
 import { createTestTopics, deleteTestTopics, EventWriter } from '../test/support/kafka.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
+/** Copies of the throughput run's rows (new ids, days shifted) the reports are timed on. */
+const REPORT_COPIES = Number(process.env.BENCH_REPORT_COPIES ?? 15);
 const BASELINE_EVENTS = Number(process.env.BENCH_BASELINE_EVENTS ?? 2_000);
 const RATE = Number(process.env.BENCH_RATE ?? 1_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -90,8 +93,12 @@ async function postgresDatabase(): Promise<string> {
   return url.toString();
 }
 
+/** The first ClickHouse database filled (by the throughput run): the reports are timed on it. */
+let reportDatabase: string | undefined;
+
 async function clickhouseDatabase(): Promise<string> {
   const name = `bench_sinks_${id}_${cleanups.length}`;
+  reportDatabase ??= name;
   await migrateClickHouse(baseConfig.clickhouse.url, name, logger);
   cleanups.push(async () => {
     const client = createClickHouseClient({ url: baseConfig.clickhouse.url });
@@ -262,6 +269,60 @@ async function latency(events: readonly Event[]) {
   return results;
 }
 
+/**
+ * Report cost on millions of rows: the throughput run's table is multiplied server-side (each copy with new
+ * event and reservation ids and its decisions shifted by whole weeks, so reservations stay consistent), plus
+ * one duplicate of every row of the original (so FINAL and argMax have copies to collapse); then every report
+ * runs over a 31-day range.
+ */
+async function reportCost() {
+  if (!reportDatabase) return {};
+  const client = createClickHouseClient({ url: baseConfig.clickhouse.url, database: reportDatabase });
+  try {
+    const originals = await client.query({
+      query: 'SELECT toString(max(ingested_at)) AS t0 FROM events',
+      format: 'JSONEachRow',
+    });
+    const [{ t0 } = { t0: '1970-01-01 00:00:00.000' }] = await originals.json<{ t0: string }>();
+    const original = "ingested_at <= toDateTime64({t0:String}, 3, 'UTC')";
+    const copy = (k: number) => `
+      INSERT INTO events SELECT
+        generateUUIDv4(), event_type, decided_at + toIntervalWeek(${k}), resource_id, resource_name,
+        if(isNull(reservation_id), NULL, reinterpretAsUUID(MD5(concat(toString(reservation_id), '${k}')))),
+        customer_id, status, previous_status, version,
+        start_at + toIntervalWeek(${k}), end_at + toIntervalWeek(${k}), hold_expires_at + toIntervalWeek(${k}),
+        quantity, capacity, unit_price_minor, amount_minor, currency, reason, detail, command_type,
+        causation_command_id, idempotency_key, kafka_partition, kafka_offset, now64(3)
+      FROM events WHERE ${original}`;
+    const started = performance.now();
+    for (let k = 1; k < REPORT_COPIES; k++) await client.command({ query: copy(k), query_params: { t0 } });
+    // and a second copy of every original event, as a redelivery would leave before parts merge
+    await client.command({
+      query: `INSERT INTO events SELECT * FROM events WHERE ${original}`,
+      query_params: { t0 },
+    });
+    const count = await client.query({ query: 'SELECT count() AS n FROM events', format: 'JSONEachRow' });
+    const [{ n } = { n: 0 }] = await count.json<{ n: string }>();
+    console.log(
+      `reports over ${fmt(Number(n))} rows (${REPORT_COPIES} copies, one duplicate of each original event; built in ` +
+        `${((performance.now() - started) / 1000).toFixed(1)} s):`,
+    );
+    const range = { from: '2026-11-01', to: '2026-12-02' };
+    const timings: Record<string, number> = {};
+    for (const name of Object.keys(reports) as ReportName[]) {
+      const params = name === 'topResources' ? { ...range, limit: 10 } : range;
+      await runReport(client, name, params); // warm
+      const t = performance.now();
+      const rows = await runReport(client, name, params);
+      timings[name] = Math.round(performance.now() - t);
+      console.log(`  ${name.padEnd(27)} ${String(timings[name]).padStart(5)} ms (${fmt(rows.length)} rows)`);
+    }
+    return timings;
+  } finally {
+    await client.close();
+  }
+}
+
 async function main() {
   console.log(
     `bench:sinks — ${fmt(EVENTS)} pre-loaded events; baseline ${fmt(BASELINE_EVENTS)}; ${fmt(RATE)}/s for ${SECONDS} s; ` +
@@ -271,6 +332,7 @@ async function main() {
   const stream = generateStream({ resources: 200, reservations, customers: 5_000, seed: 99 });
   const events = stream.events.slice(0, EVENTS);
   const batched = await throughput(events);
+  const reportMs = await reportCost();
   const naive = await baseline(events.slice(0, BASELINE_EVENTS));
   const rated = await latency(
     generateStream({ resources: 50, reservations: Math.ceil((RATE * SECONDS + 10) / 2.2), seed: 7 }).events,
@@ -285,6 +347,7 @@ async function main() {
     postgresSpeedup: Number(((batched.postgres?.perSecond ?? 0) / (naive.postgres ?? 1)).toFixed(1)),
     latencyRatePerSecond: RATE,
     clickhouseLatencyMs: rated.clickhouse,
+    reportMs,
     postgresLatencyMs: rated.postgres,
   };
   console.log(

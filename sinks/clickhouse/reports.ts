@@ -25,6 +25,14 @@ const RESOURCE_FILTER = `({resourceId:String} = '' OR resource_id = {resourceId:
 const FROM_TIME = `toDateTime64({from:Date}, 3, 'UTC')`;
 const TO_TIME = `toDateTime64({to:Date}, 3, 'UTC')`;
 const IN_RANGE = `decided_at >= ${FROM_TIME} AND decided_at < ${TO_TIME}`;
+// Pre-filters: the reservations a report can concern, found through the sorting key (event type, day) or a
+// narrow scan; only their events are then aggregated, not every reservation ever made.
+const OVERLAPPING = `SELECT reservation_id FROM events
+  WHERE ${TERMS} AND start_at < ${TO_TIME} AND end_at > ${FROM_TIME} AND ${RESOURCE_FILTER}`;
+const HELD_IN_RANGE = `SELECT reservation_id FROM events
+  WHERE event_type = 'ReservationHeld' AND ${IN_RANGE} AND ${RESOURCE_FILTER}`;
+const CONFIRMED_IN_RANGE = `SELECT reservation_id FROM events
+  WHERE event_type = 'ReservationConfirmed' AND ${IN_RANGE} AND ${RESOURCE_FILTER}`;
 const RESOURCE_NAMES = `(
   SELECT resource_id, argMax(resource_name, version) AS resource_name, argMax(capacity, version) AS capacity
   FROM events WHERE event_type = 'ResourceUpserted' GROUP BY resource_id
@@ -121,6 +129,7 @@ export const reports = {
             countIf(${TERMS}) AS terms
           FROM events
           WHERE event_type IN ${LIFECYCLE} AND ${RESOURCE_FILTER}
+            AND reservation_id IN (${OVERLAPPING})
           GROUP BY reservation_id
           HAVING terms > 0 AND status_now IN ('Confirmed', 'Completed')
             AND period_start < ${TO_TIME} AND period_end > ${FROM_TIME}
@@ -168,6 +177,7 @@ export const reports = {
           countIf(event_type = 'ReservationHeld') AS holds
         FROM events
         WHERE event_type IN ${LIFECYCLE} AND ${RESOURCE_FILTER}
+          AND reservation_id IN (${HELD_IN_RANGE})
         GROUP BY reservation_id
         HAVING holds > 0 AND held_at >= ${FROM_TIME} AND held_at < ${TO_TIME}
       )
@@ -192,6 +202,7 @@ export const reports = {
           maxIf(decided_at, event_type = 'ReservationConfirmed') AS confirmed_at
         FROM events
         WHERE event_type IN ${LIFECYCLE} AND ${RESOURCE_FILTER}
+          AND reservation_id IN (${CONFIRMED_IN_RANGE})
         GROUP BY reservation_id
         HAVING status_now IN ('Confirmed', 'Completed') AND confirmed_at >= ${FROM_TIME} AND confirmed_at < ${TO_TIME}
       )
