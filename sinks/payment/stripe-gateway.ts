@@ -182,7 +182,7 @@ export function outcomeOf(
 }
 
 /** A charge the gateway refused for good (decline, invalid request), as a failed outcome; else undefined. */
-function chargeRefusal(error: unknown): ChargeOutcome | undefined {
+export function chargeRefusal(error: unknown): ChargeOutcome | undefined {
   if (!(error instanceof Stripe.errors.StripeError) || isRetryableStripeError(error)) return undefined;
   if (error instanceof Stripe.errors.StripeCardError) {
     return {
