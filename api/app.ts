@@ -67,6 +67,13 @@ export interface RouteContext {
   send(request: FastifyRequest, command: Command): Promise<void>;
   /** Seconds this request asks to wait (`Prefer: wait=N` or `?wait=N`), capped; 0 when it does not. */
   waitSeconds(request: FastifyRequest, query?: number): { seconds: number; asked: boolean };
+  /** Waits up to `seconds` for a value of `key`; gives up early when the client goes away. */
+  waitFor<V>(
+    reply: FastifyReply,
+    waiter: BatchWaiter<V>,
+    key: string,
+    seconds: number,
+  ): Promise<V | undefined>;
 }
 
 export const API_SOURCE = '/slotstream/api';
@@ -162,6 +169,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const asked = query ?? preferred;
       if (asked === undefined) return { seconds: 0, asked: false };
       return { seconds: Math.min(asked, config.maxWaitSeconds), asked: true };
+    },
+    async waitFor(reply, waiter, key, seconds) {
+      // The response's 'close' before it finished is the client going away (the request's 'close' only
+      // says its body was read).
+      const controller = new AbortController();
+      const onClose = () => {
+        if (!reply.raw.writableFinished) controller.abort();
+      };
+      reply.raw.once('close', onClose);
+      metrics.waiting.inc();
+      try {
+        return (await waiter.wait(key, () => true, seconds * 1000, controller.signal)).value;
+      } finally {
+        metrics.waiting.dec();
+        reply.raw.off('close', onClose);
+      }
     },
   };
 

@@ -7,7 +7,7 @@
  * not visible yet. `GET /reservations/:id?wait=N` long-polls the same way.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { RouteContext } from '../app.ts';
 import { ApiError } from '../errors.ts';
 import { assertActsFor, principalOf } from '../plugins/auth.ts';
@@ -70,7 +70,6 @@ export function reservationRoutes(context: RouteContext): FastifyPluginAsyncType
 
   /** Waits for the decision about a command; answers 202 (not visible yet) or calls `decided`. */
   async function answerAfterWait(
-    request: FastifyRequest,
     reply: FastifyReply,
     wait: { seconds: number; asked: boolean },
     commandId: string,
@@ -79,24 +78,10 @@ export function reservationRoutes(context: RouteContext): FastifyPluginAsyncType
   ): Promise<void> {
     if (wait.asked) reply.header('preference-applied', `wait=${wait.seconds}`);
     if (wait.seconds > 0) {
-      const controller = new AbortController();
-      const onClose = () => controller.abort();
-      request.raw.once('close', onClose);
-      context.metrics.waiting.inc();
-      try {
-        const { value, satisfied } = await context.decisions.wait(
-          commandId,
-          () => true,
-          wait.seconds * 1000,
-          controller.signal,
-        );
-        if (satisfied && value) {
-          await decided(value);
-          return;
-        }
-      } finally {
-        context.metrics.waiting.dec();
-        request.raw.off('close', onClose);
+      const value = await context.waitFor(reply, context.decisions, commandId, wait.seconds);
+      if (value) {
+        await decided(value);
+        return;
       }
     }
     await reply.code(202).header('location', accepted.links.self).send(accepted);
@@ -155,7 +140,7 @@ export function reservationRoutes(context: RouteContext): FastifyPluginAsyncType
           commandId: command.commandId,
           links: { self: reservationPath(command.reservationId) },
         };
-        await answerAfterWait(request, reply, wait, command.commandId, accepted, async (decision) => {
+        await answerAfterWait(reply, wait, command.commandId, accepted, async (decision) => {
           if (decision.rejected) throw rejected(decision, 'RESERVATION_REJECTED');
           const view = await deps.readModel.reservation(command.reservationId);
           if (!view) return reply.code(202).header('location', accepted.links.self).send(accepted);
@@ -193,19 +178,7 @@ export function reservationRoutes(context: RouteContext): FastifyPluginAsyncType
         if (view) return show(view);
         const wait = context.waitSeconds(request, request.query.wait);
         if (wait.asked) reply.header('preference-applied', `wait=${wait.seconds}`);
-        const controller = new AbortController();
-        const onClose = () => controller.abort();
-        request.raw.once('close', onClose);
-        context.metrics.waiting.inc();
-        let decision: DecisionView | undefined;
-        try {
-          decision = (
-            await context.reservationDecisions.wait(id, () => true, wait.seconds * 1000, controller.signal)
-          ).value;
-        } finally {
-          context.metrics.waiting.dec();
-          request.raw.off('close', onClose);
-        }
+        const decision = await context.waitFor(reply, context.reservationDecisions, id, wait.seconds);
         if (decision) {
           if (!canSee(principal, decision.customerId)) throw notFound();
           if (decision.rejected) throw rejected(decision, 'RESERVATION_REJECTED');
@@ -298,7 +271,7 @@ export function reservationRoutes(context: RouteContext): FastifyPluginAsyncType
             commandId: command.commandId,
             links: { self: reservationPath(id) },
           };
-          await answerAfterWait(request, reply, wait, command.commandId, accepted, async (decision) => {
+          await answerAfterWait(reply, wait, command.commandId, accepted, async (decision) => {
             if (decision.rejected) throw rejected(decision, 'RESERVATION_REJECTED');
             const after = await deps.readModel.reservation(id);
             if (!after) return reply.code(202).header('location', accepted.links.self).send(accepted);

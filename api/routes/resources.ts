@@ -62,16 +62,11 @@ export function resourceRoutes(context: RouteContext): FastifyPluginAsyncTypebox
     };
     if (wait.asked) reply.header('preference-applied', `wait=${wait.seconds}`);
     if (wait.seconds > 0) {
-      context.metrics.waiting.inc();
-      try {
-        const { value } = await context.decisions.wait(command.commandId, () => true, wait.seconds * 1000);
-        if (value) {
-          if (value.rejected) throw rejected(value, 'RESOURCE_CHANGE_REJECTED');
-          const view = await deps.readModel.resource(command.resourceId);
-          if (view) return reply.code(createdStatus).header('location', self).send(view);
-        }
-      } finally {
-        context.metrics.waiting.dec();
+      const value = await context.waitFor(reply, context.decisions, command.commandId, wait.seconds);
+      if (value) {
+        if (value.rejected) throw rejected(value, 'RESOURCE_CHANGE_REJECTED');
+        const view = await deps.readModel.resource(command.resourceId);
+        if (view) return reply.code(createdStatus).header('location', self).send(view);
       }
     }
     return reply.code(202).header('location', self).send(accepted);
