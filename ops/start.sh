@@ -10,6 +10,9 @@ bash ops/stack.sh up
 npm run topics:create
 npm run -s schemas:check
 npm run -s schemas:register >/dev/null
+npm run -s db:migrate
+npm run -s ch:migrate
+npm run -s api:migrate
 bash ops/workers.sh up
 source ops/defaults.env 2>/dev/null || true
 cat <<TXT
