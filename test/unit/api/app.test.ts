@@ -375,6 +375,27 @@ describe('Prefer: wait and long polls', () => {
     expect(Date.now() - started).toBeLessThan(10_000); // far below the 60 s asked for: the cap held
   });
 
+  it('stops waiting when the client goes away', async () => {
+    const { app } = await setup();
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address() as { port: number };
+    const controller = new AbortController();
+    const pending = fetch(`http://127.0.0.1:${address.port}/reservations`, {
+      method: 'POST',
+      headers: { ...auth(SECRETS.customer), 'content-type': 'application/json', prefer: 'wait=30' },
+      body: JSON.stringify(reservationBody()),
+      signal: controller.signal,
+    }).catch(() => 'aborted');
+    const waiting = async () =>
+      (await app.inject('/metrics')).body.match(/slotstream_api_waiting_requests (\d+)/)?.[1];
+    for (let i = 0; i < 50 && (await waiting()) !== '1'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await waiting()).toBe('1');
+    controller.abort();
+    expect(await pending).toBe('aborted');
+    for (let i = 0; i < 50 && (await waiting()) !== '0'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await waiting()).toBe('0');
+  });
+
   it('long-polls GET /reservations/:id, and hides other customers’ reservations', async () => {
     const { app, commands, readModel } = await setup();
     const created = (await post(app, SECRETS.customer, reservationBody())).json() as {
