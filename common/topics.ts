@@ -84,7 +84,13 @@ export function topicSpecs(config: Pick<Config, 'kafka'>): ITopicConfig[] {
 export async function ensureTopics(admin: Admin, specs: ITopicConfig[]): Promise<{ created: string[] }> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
-  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+  if (missing.length > 0) {
+    await admin.createTopics({ topics: missing, waitForLeaders: false });
+    await waitForLeaders(
+      admin,
+      missing.map((s) => s.topic),
+    );
+  }
   const present = specs.filter((s) => existing.has(s.topic));
   if (present.length > 0) {
     const metadata = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
@@ -99,4 +105,24 @@ export async function ensureTopics(admin: Admin, specs: ITopicConfig[]): Promise
     }
   }
   return { created: missing.map((s) => s.topic) };
+}
+
+/**
+ * Waits until every partition of `topics` has a leader. kafkajs's own waitForLeaders gives up on
+ * UNKNOWN_TOPIC_OR_PARTITION, which a busy broker answers for a moment after creating a topic.
+ */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      if (found.length === topics.length && found.every((t) => t.partitions.every((p) => p.leader >= 0)))
+        return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
