@@ -201,7 +201,9 @@ async function main(argv: string[]): Promise<void> {
     strict: true,
   });
   if (values.help || !values.sink) {
-    console.error('usage: npm run dlq:replay -- --sink <postgres|clickhouse> [--since <ISO 8601 time>]');
+    console.error(
+      `usage: npm run dlq:replay -- --sink <${Object.keys(sinkCatalog).join('|')}> [--since <ISO 8601 time>]`,
+    );
     process.exit(values.help ? 0 : 2);
   }
   let since: Date | undefined;

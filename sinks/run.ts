@@ -1,5 +1,5 @@
 /**
- * Runs one sink as its own process: `npx tsx sinks/run.ts <postgres|clickhouse>`.
+ * Runs one sink as its own process: `npx tsx sinks/run.ts <name>` (a name of sinks/catalog.ts).
  * Settings come from the environment (common/config.ts and SINK_* in runtime/options.ts); /metrics and
  * /healthz listen on SINK_METRICS_PORT (default per sink: postgres 9464, clickhouse 9465).
  * SIGTERM or SIGINT drains (in-flight batches finish and are committed) and exits 0; a worker that fails, or
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { type Config, loadConfig } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
-import { sinkEntry } from './catalog.ts';
+import { sinkCatalog, sinkEntry } from './catalog.ts';
 import { DEFAULT_METRICS_PORTS, type SinkRuntimeOptions } from './runtime/options.ts';
 import { SinkWorker } from './runtime/worker.ts';
 
@@ -39,7 +39,7 @@ export async function startSink(name: string, params: StartSinkParams = {}): Pro
 async function main(argv: readonly string[]): Promise<void> {
   const name = argv[0];
   if (!name || argv.length > 1) {
-    console.error('usage: tsx sinks/run.ts <sink>   (postgres | clickhouse)');
+    console.error(`usage: tsx sinks/run.ts <sink>   (${Object.keys(sinkCatalog).join(' | ')})`);
     process.exit(2);
   }
   const config = loadConfig();
