@@ -197,11 +197,10 @@ async function main(): Promise<void> {
   await kafkaAdmin.disconnect();
   await MessageCodec.fromConfig(config, { autoRegister: true }).warmUp();
   const keyPool = new pg.Pool({ connectionString: config.postgres.url, max: 1 });
-  const { secret } = await new ApiKeyStore(keyPool, { cacheTtlMs: 0 }).create({
+  const { secret, key } = await new ApiKeyStore(keyPool, { cacheTtlMs: 0 }).create({
     role: 'producer',
     name: `bench ${randomUUID()}`,
   });
-  await keyPool.end();
 
   const apiPort = await freePort();
   const baselinePort = await freePort();
@@ -258,6 +257,9 @@ async function main(): Promise<void> {
     }
   } finally {
     await Promise.all([stop(api), stop(baseline)]);
+    // The bench's key is for this run only.
+    await keyPool.query('DELETE FROM api_keys WHERE id = $1', [key.keyId]).catch(() => {});
+    await keyPool.end();
   }
 }
 
