@@ -204,7 +204,9 @@ export class NotificationSink implements Sink {
         const address = own
           ? { fullName: own.fullName, email: own.email }
           : await this.deps.store.addressOf(event.customerId);
-        if (!address) return this.noAddress(event, `no address known for customer ${event.customerId}`);
+        // Expected for a first request that is refused: the refusal names only the customer id.
+        if (!address)
+          return this.noAddress(event, `no address known for customer ${event.customerId}`, 'debug');
         return {
           notification: {
             kind: 'rejected',
@@ -228,9 +230,9 @@ export class NotificationSink implements Sink {
     }
   }
 
-  private noAddress(event: Event, why: string): undefined {
+  private noAddress(event: Event, why: string, level: 'warn' | 'debug' = 'warn'): undefined {
     this.stats.noAddress += 1;
-    this.logger.warn({ eventId: event.eventId, type: event.type, why }, 'no one to notify: skipped');
+    this.logger[level]({ eventId: event.eventId, type: event.type, why }, 'no one to notify: skipped');
     return undefined;
   }
 }

@@ -204,7 +204,14 @@ describe('request → hold → payment → confirmation → e-mail, through the 
       { what: 'the refund' },
     );
     expect(refund.chargeReference).toBe(paid.paymentReference);
-    expect(proxy.refunds().filter((r) => r.idempotencyKey === refund.idempotencyKey)).toHaveLength(1);
+    const atStripe = await eventually(
+      async () => {
+        const seen = proxy.refunds().filter((r) => r.idempotencyKey === refund.idempotencyKey);
+        return seen.length > 0 ? seen : undefined;
+      },
+      { what: 'the refund at stripe-mock' },
+    );
+    expect(atStripe.map((r) => r.params.get('payment_intent'))).toEqual([paid.paymentReference]);
     const mails = await waitForMail(request.customer.email, 2);
     expect(mails.map((m) => m.Subject.split(':')[0])).toEqual(['Reservation held', 'Reservation expired']);
   });
