@@ -10,7 +10,9 @@
  *   `chargeMarginMs`), or that a later event of the same batch already ended, is not charged — unless an
  *   earlier attempt may have reached the gateway, whose outcome must then be found out with the same key.
  * - ReservationRejected of one of our SUCCEEDED results (the hold expired or was cancelled meanwhile, the
- *   amount did not match, …; DUPLICATE excepted) → refund that charge.
+ *   amount did not match, …; DUPLICATE excepted) → refund that charge — unless that very charge confirmed
+ *   the reservation (the refusal is then of our result sent again after a crash, once the decider's
+ *   bounded idempotency memory had forgotten it).
  * - ReservationConfirmed → remember which charge confirmed the reservation;
  *   ReservationCancelled with previousStatus Confirmed → refund it.
  *   Refunds use `slotstream:refund:<reservationId>:<holdVersion>`: a charge is refunded at most once.
@@ -274,6 +276,15 @@ export class PaymentSink implements Sink {
       return;
     }
     if (charge.status !== 'succeeded') return; // a FAILED result refused: nothing was captured
+    if (charge.confirmedEventId !== null) {
+      // This charge confirmed the reservation (its ReservationConfirmed came first, on the same partition):
+      // the refusal is of the same result sent again after the decider's idempotency memory let it go.
+      this.logger.info(
+        { reservationId: rejected.reservationId, reason: rejected.reason },
+        'a repeated payment result was refused; the payment confirmed the reservation and is kept',
+      );
+      return;
+    }
     await this.refund(e, charge, `payment result refused (${rejected.reason}): ${rejected.detail}`);
   }
 

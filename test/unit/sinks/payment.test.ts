@@ -341,6 +341,20 @@ describe('refunds', () => {
     expect(b.gateway.refunds[0]?.chargeReference).toBe(result.paymentReference);
   });
 
+  it('keeps the payment when a result sent again is refused because that payment confirmed the reservation', async () => {
+    // A crash after the broker took the result but before the ledger noted it: the result goes out again,
+    // and on a busy resource the decider may have forgotten its id (its idempotency memory is bounded).
+    const { b, r, result } = await paid();
+    await b.apply(r.confirmed(result.commandId, result.paymentReference));
+    await b.apply(
+      r.rejected('RecordPaymentResult', 'ILLEGAL_TRANSITION', {
+        commandId: result.commandId,
+        currentStatus: 'Confirmed',
+      }),
+    );
+    expect(b.gateway.refunds).toHaveLength(0);
+  });
+
   it('does not refund a Pending reservation that is cancelled (nothing was captured for it)', async () => {
     const b = bench();
     const r = reservationStory();
