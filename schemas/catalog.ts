@@ -105,14 +105,11 @@ export function toAvroValue(message: Message): Record<string, unknown> {
   return fields;
 }
 
-/** The typed message for a decoded value: a plain object with the `type` discriminant added. */
+/**
+ * The typed message for a decoded value: the record's fields plus the `type` discriminant. A shallow copy:
+ * nested records stay avsc's record instances, which serialise and compare like plain objects. (A deep copy
+ * here halved the decode rate of the sinks.)
+ */
 export function fromAvroValue<T extends MessageType>(name: T, value: object): MessageOf<T> {
-  return plain({ type: name, ...value }) as MessageOf<T>;
-}
-
-// avsc decodes records as instances of generated classes; plain objects compare and serialise simply.
-function plain(value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
-  if (Array.isArray(value)) return value.map(plain);
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  return { type: name, ...value } as MessageOf<T>;
 }
