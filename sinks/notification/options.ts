@@ -15,12 +15,19 @@ export interface NotificationSinkOptions {
    * (MAIL_FROM). @default null
    */
   readonly messageIdDomain: string | null;
+  /**
+   * Events decided longer ago than this are not mailed (counted as stale): a replay of the whole topic
+   * into an empty record must not write to every customer of the last month. Long enough to ride out any
+   * outage the retries do. 0 mails everything. @default 259_200_000 (three days)
+   */
+  readonly maxEventAgeMs: number;
 }
 
 export const notificationDefaults = {
   concurrency: 4,
   smtpTimeoutMs: 10_000, // ten seconds
   messageIdDomain: null,
+  maxEventAgeMs: 3 * 86_400_000, // three days
 } satisfies NotificationSinkOptions;
 
 /**
@@ -53,6 +60,7 @@ export function notificationOptionsFromEnv(env: Env = process.env): Partial<Noti
   }
   const entries: [keyof NotificationSinkOptions, number | string | undefined][] = [
     ['concurrency', int(env, 'NOTIFY_CONCURRENCY', 1, 64)],
+    ['maxEventAgeMs', int(env, 'NOTIFY_MAX_EVENT_AGE_MS', 0, 365 * 86_400_000)],
     ['smtpTimeoutMs', int(env, 'NOTIFY_SMTP_TIMEOUT_MS', 100, 120_000)],
     ['messageIdDomain', domain || undefined],
   ];

@@ -8,7 +8,8 @@
  * redelivery, but with the same `Message-ID: <eventId@domain>`, so a mail client shows it once. Sending
  * only after writing a claim would lose the mail instead, and the contract is to lose nothing.
  *
- * What is not mailed: resource events, refusals of payment results (system traffic: the customer hears
+ * What is not mailed: events older than `maxEventAgeMs` and "held" mails past their payment deadline (too
+ * late to help; a replay of the topic must not write to a month of customers), resource events, refusals of payment results (system traffic: the customer hears
  * about the expiry or the cancellation itself), DUPLICATE refusals (a client retry; the original was
  * answered), and events whose customer address is unknown (a refused first request names only the
  * customer id) — those are logged and skipped, since no later attempt can find an address either.
@@ -35,6 +36,8 @@ export interface NotificationSinkDeps {
   /** Sender address `Name <address>`; its domain names the Message-IDs unless configured otherwise. */
   readonly from: string;
   readonly options?: Partial<NotificationSinkOptions>;
+  /** The sink's clock, epoch ms (stale events, passed deadlines). @default Date.now */
+  readonly clock?: () => number;
   /** @default 'notification' */
   readonly name?: string;
 }
@@ -44,6 +47,8 @@ export interface NotificationStats {
   sent: number;
   alreadySent: number;
   noAddress: number;
+  /** Not mailed because they were too old, or a payment deadline had already passed. */
+  stale: number;
 }
 
 /** A mail to send for an event: to whom, and what. */
@@ -60,15 +65,17 @@ export class NotificationSink implements Sink {
   readonly name: string;
   readonly runtimeDefaults = notificationRuntimeDefaults;
   readonly options: NotificationSinkOptions;
-  readonly stats: NotificationStats = { sent: 0, alreadySent: 0, noAddress: 0 };
+  readonly stats: NotificationStats = { sent: 0, alreadySent: 0, noAddress: 0, stale: 0 };
   private readonly logger: Logger;
   private readonly domain: string;
+  private readonly clock: () => number;
 
   constructor(private readonly deps: NotificationSinkDeps) {
     this.name = deps.name ?? 'notification';
     this.options = compileNotificationOptions(deps.options);
     this.logger = deps.logger.child({ component: 'notification-sink' });
     this.domain = this.options.messageIdDomain ?? domainOf(deps.from);
+    this.clock = deps.clock ?? Date.now;
   }
 
   async start(): Promise<void> {
@@ -117,6 +124,12 @@ export class NotificationSink implements Sink {
     if (event.type === 'ReservationHeld' || event.type === 'ReservationReopened') {
       await store.rememberContact(contactOf(event));
     }
+    const stale = this.staleness(event);
+    if (stale) {
+      this.stats.stale += 1;
+      this.logger.debug({ eventId: event.eventId, type: event.type, why: stale }, 'not mailed: stale');
+      return;
+    }
     const plan = await this.plan(event);
     if (!plan) return;
     if (await store.wasSent(event.eventId)) {
@@ -150,6 +163,23 @@ export class NotificationSink implements Sink {
     });
     this.stats.sent += 1;
     this.logger.debug({ eventId: event.eventId, type: event.type, to: plan.email }, 'notification sent');
+  }
+
+  /** Why a mail for this event would come too late to be of use, if it would. */
+  private staleness(event: Event): string | undefined {
+    const now = this.clock();
+    const { maxEventAgeMs } = this.options;
+    if (maxEventAgeMs > 0 && now - event.decidedAt > maxEventAgeMs) {
+      return `decided ${new Date(event.decidedAt).toISOString()}, more than ${maxEventAgeMs} ms ago`;
+    }
+    // "Please pay by <a time already past>" helps no one; the expiry or the confirmation is mailed anyway.
+    if (
+      (event.type === 'ReservationHeld' || event.type === 'ReservationReopened') &&
+      event.holdExpiresAt <= now
+    ) {
+      return `its payment deadline ${new Date(event.holdExpiresAt).toISOString()} has passed`;
+    }
+    return undefined;
   }
 
   /** The mail an event calls for, or undefined for none. */

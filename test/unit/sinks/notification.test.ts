@@ -208,6 +208,17 @@ describe('the notification sink', () => {
     expect(mail?.text).not.toContain('Quantity');
   });
 
+  it('does not mail what comes too late to help: old events, and a payment deadline already passed', async () => {
+    const b = bench();
+    const old = reservationStory({ now: Date.now() - 4 * 86_400_000 });
+    await b.apply(old.held(), old.confirmed());
+    const late = reservationStory({ now: Date.now() - 120_000, holdMs: 60_000 });
+    await b.apply(late.held(), late.expired());
+    expect(b.mailer.mails.map((m) => m.subject.split(':')[0])).toEqual(['Reservation expired']);
+    expect(b.mailer.mails[0]?.to.address).toBe(late.customer.email); // the contact was kept all the same
+    expect(b.sink.stats.stale).toBe(3);
+  });
+
   it('retries an SMTP outage without losing or repeating mail', async () => {
     const b = bench();
     const r = reservationStory();
@@ -279,7 +290,10 @@ describe('SMTP errors, converted where they enter', () => {
     expect(domainOf('Slotstream <reservations@mail.slotstream.example>')).toBe('mail.slotstream.example');
     expect(domainOf('bookings@example.org')).toBe('example.org');
     expect(domainOf('nobody')).toBe('slotstream.local');
-    expect(notificationOptionsFromEnv({ NOTIFY_CONCURRENCY: '2' })).toEqual({ concurrency: 2 });
+    expect(notificationOptionsFromEnv({ NOTIFY_CONCURRENCY: '2', NOTIFY_MAX_EVENT_AGE_MS: '0' })).toEqual({
+      concurrency: 2,
+      maxEventAgeMs: 0,
+    });
     expect(() => notificationOptionsFromEnv({ NOTIFY_CONCURRENCY: '0' })).toThrow(/NOTIFY_CONCURRENCY/);
   });
 });
