@@ -179,7 +179,7 @@ export class PaymentSink implements Sink {
       if (skip !== undefined) {
         await ledger.settle(key, { status: 'skipped', reason: skip });
         this.stats.skipped += 1;
-        log.info({ reason: skip }, 'hold not charged');
+        log.debug({ reason: skip }, 'hold not charged');
         return;
       }
       if (hold.price.amountMinor === 0) {
