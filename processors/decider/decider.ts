@@ -147,16 +147,16 @@ export class Decider {
 
   // --- assignment -------------------------------------------------------------------------------------
 
+  /**
+   * After every (re)join, every owned partition starts over from Kafka: a partition kept across a
+   * rebalance may have been decided by another member in between, so the states held here can be stale.
+   */
   private onAssignment(partitions: readonly number[]): void {
     this.assigned = new Set(partitions);
     this.logger.info({ partitions }, 'partitions assigned');
-    for (const [partition, owner] of this.owners) {
-      if (!this.assigned.has(partition)) {
-        this.owners.delete(partition);
-        void owner.close();
-      }
-    }
-    const fresh = partitions.filter((p) => !this.owners.has(p) && !this.initializing.has(p));
+    for (const owner of this.owners.values()) void owner.close();
+    this.owners.clear();
+    const fresh = partitions.filter((p) => !this.initializing.has(p));
     if (fresh.length > 0) void this.initialize(fresh).catch(() => undefined);
   }
 
