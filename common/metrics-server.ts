@@ -1,4 +1,4 @@
-/** A tiny HTTP server for a worker's /metrics (Prometheus text) and /healthz. */
+/** A tiny HTTP listener for a worker: GET /metrics (Prometheus text) and GET /healthz (200 while healthy, else 503). */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -8,38 +8,40 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves `registry` on 127.0.0.1:`port`; `healthy` decides /healthz (200 or 503). */
+export interface MetricsServerOptions {
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** The worker's lifecycle state and whether it counts as healthy. */
+  readonly health: () => { readonly state: string; readonly healthy: boolean };
+}
+
 export async function startMetricsServer(
   registry: Registry,
-  port: number,
-  healthy: () => { ok: boolean; detail: unknown },
+  options: MetricsServerOptions,
 ): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
-    if (req.url === '/metrics') {
-      registry
-        .metrics()
-        .then((text) => {
-          res.writeHead(200, { 'content-type': registry.contentType });
-          res.end(text);
-        })
-        .catch(() => {
-          res.writeHead(500).end();
-        });
-      return;
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') {
+      res.writeHead(405, { allow: 'GET' }).end();
+    } else if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    } else if (path === '/healthz') {
+      const { state, healthy } = options.health();
+      res
+        .writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ state }));
+    } else {
+      res.writeHead(404).end();
     }
-    if (req.url === '/healthz') {
-      const { ok, detail } = healthy();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(detail));
-      return;
-    }
-    res
-      .writeHead(404, { 'content-type': 'application/json' })
-      .end('{"error":"not found","code":"NOT_FOUND"}');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
   });
   return {
     port: (server.address() as AddressInfo).port,

@@ -10,10 +10,13 @@ import { createDecider } from './decider/create.ts';
 const config = loadConfig();
 const logger = createLogger(config, 'processor');
 const decider = await createDecider(config, logger);
-const metrics = await startMetricsServer(decider.metricsRegistry, config.processor.metricsPort, () => ({
-  ok: decider.state === 'running' || decider.state === 'restoring',
-  detail: { state: decider.state },
-}));
+const metrics = await startMetricsServer(decider.metricsRegistry, {
+  port: config.processor.metricsPort,
+  health: () => ({
+    state: decider.state,
+    healthy: decider.state === 'running' || decider.state === 'restoring',
+  }),
+});
 logger.info({ metricsPort: metrics.port }, 'decider metrics at /metrics');
 
 let stopping = false;

@@ -1,4 +1,6 @@
 /** The shared sink runtime: what a sink implements and what runs it. */
+
+export { type MetricsServer, startMetricsServer } from '../../common/metrics-server.ts';
 export { type ApplyOutcome, applyIsolating, type Refusal } from './apply.ts';
 export { type BackoffOptions, backoffMs } from './backoff.ts';
 export { BatchCoalescer, type FlushStats } from './coalescer.ts';
@@ -12,7 +14,6 @@ export {
   SinkUnavailableError,
 } from './errors.ts';
 export { SinkMetrics } from './metrics.ts';
-export { type MetricsServer, startMetricsServer } from './metrics-server.ts';
 export {
   compileOptions,
   DEFAULT_METRICS_PORTS,

@@ -18,6 +18,7 @@ import type { Admin, Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage, Pro
 import type { Logger } from 'pino';
 import type { Config } from '../../common/config.ts';
 import { createKafka } from '../../common/kafka.ts';
+import { type MetricsServer, startMetricsServer } from '../../common/metrics-server.ts';
 import { topicNames } from '../../common/topics.ts';
 import { MessageCodec } from '../../schemas/codec.ts';
 import { backoffMs } from './backoff.ts';
@@ -25,7 +26,6 @@ import { BatchCoalescer } from './coalescer.ts';
 import { type DeadLetter, DeadLetterPublisher } from './dead-letter.ts';
 import { describe, RetriesExhaustedError } from './errors.ts';
 import { SinkMetrics } from './metrics.ts';
-import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
 import { compileOptions, optionsFromEnv, type SinkRuntimeOptions } from './options.ts';
 import type { RawRecord, Sink, SinkEvent, SinkState } from './types.ts';
 
@@ -136,12 +136,11 @@ export class SinkWorker {
   async start(): Promise<void> {
     try {
       if (this.options.metricsPort !== null) {
-        this.server = await startMetricsServer(
-          this.metrics.registry,
-          () => this.currentState,
-          this.options.metricsHost,
-          this.options.metricsPort,
-        );
+        this.server = await startMetricsServer(this.metrics.registry, {
+          host: this.options.metricsHost,
+          port: this.options.metricsPort,
+          health: () => ({ state: this.currentState, healthy: this.currentState === 'running' }),
+        });
       }
       await this.params.sink.start?.();
       await Promise.all([this.producer.connect(), this.admin.connect(), this.consumer.connect()]);
