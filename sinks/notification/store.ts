@@ -6,10 +6,10 @@
  * - `sent_notifications`: one row per event whose mail the SMTP server accepted; checked before sending,
  *   written after.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Money } from '../../schemas/generated/types.ts';
-import { fromPgError } from '../postgres/errors.ts';
+import { SinkPool } from '../postgres/pool.ts';
 
 /** Whom to write to about a reservation, and its terms. */
 export interface Contact {
@@ -83,39 +83,23 @@ export interface PgNotificationStoreOptions {
 
 /** The store in PostgreSQL. */
 export class PgNotificationStore implements NotificationStore {
-  private readonly pool: pg.Pool;
-  private readonly sink: string;
+  private readonly db: SinkPool;
 
   constructor(options: PgNotificationStoreOptions) {
-    this.sink = options.sinkName ?? 'notification';
-    this.pool = new pg.Pool({
-      connectionString: options.url,
-      max: options.poolSize ?? 4,
-      connectionTimeoutMillis: 3_000,
-      statement_timeout: 10_000,
-      query_timeout: 15_000,
-      idleTimeoutMillis: 30_000,
-      keepAlive: true,
-      application_name: `slotstream-sink-${this.sink}`,
+    this.db = new SinkPool({
+      url: options.url,
+      sinkName: options.sinkName ?? 'notification',
+      logger: options.logger,
+      poolSize: options.poolSize ?? 4,
     });
-    const logger = options.logger;
-    this.pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection lost'));
   }
 
-  private async query<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
-    try {
-      return (await this.pool.query<T>(sql, params)).rows;
-    } catch (error) {
-      throw fromPgError(this.sink, error);
-    }
+  private query<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.db.rows<T>(sql, params);
   }
 
   async start(): Promise<void> {
-    const [row] = await this.query<{ ok: boolean }>(
-      "SELECT to_regclass('sent_notifications') IS NOT NULL AND to_regclass('notification_contacts') IS NOT NULL AS ok",
-      [],
-    );
-    if (!row?.ok) throw new Error('the notification tables are missing: run `npm run db:migrate`');
+    await this.db.requireTables(['sent_notifications', 'notification_contacts']);
   }
 
   async rememberContact(c: Contact): Promise<void> {
@@ -207,6 +191,6 @@ export class PgNotificationStore implements NotificationStore {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await this.db.end();
   }
 }

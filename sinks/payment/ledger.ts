@@ -10,10 +10,10 @@
  * command is sent and `markRecorded`. A crash anywhere repeats at most the gateway call (same key) or the
  * result command (same command id, which the decider answers as a DUPLICATE).
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Money } from '../../schemas/generated/types.ts';
-import { fromPgError } from '../postgres/errors.ts';
+import { SinkPool } from '../postgres/pool.ts';
 
 export type OperationKind = 'charge' | 'refund';
 export type OperationStatus = 'pending' | 'succeeded' | 'failed' | 'skipped';
@@ -145,39 +145,23 @@ export interface PgPaymentLedgerOptions {
 
 /** The ledger in PostgreSQL. */
 export class PgPaymentLedger implements PaymentLedger {
-  private readonly pool: pg.Pool;
-  private readonly sink: string;
+  private readonly db: SinkPool;
 
   constructor(options: PgPaymentLedgerOptions) {
-    this.sink = options.sinkName ?? 'payment';
-    this.pool = new pg.Pool({
-      connectionString: options.url,
-      max: options.poolSize ?? 4,
-      connectionTimeoutMillis: 3_000,
-      statement_timeout: 10_000,
-      query_timeout: 15_000,
-      idleTimeoutMillis: 30_000,
-      keepAlive: true,
-      application_name: `slotstream-sink-${this.sink}`,
+    this.db = new SinkPool({
+      url: options.url,
+      sinkName: options.sinkName ?? 'payment',
+      logger: options.logger,
+      poolSize: options.poolSize ?? 4,
     });
-    const logger = options.logger;
-    this.pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL connection lost'));
   }
 
-  private async query<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
-    try {
-      return (await this.pool.query<T>(sql, params)).rows;
-    } catch (error) {
-      throw fromPgError(this.sink, error);
-    }
+  private query<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.db.rows<T>(sql, params);
   }
 
   async start(): Promise<void> {
-    const [row] = await this.query<{ ok: boolean }>(
-      "SELECT to_regclass('payment_operations') IS NOT NULL AS ok",
-      [],
-    );
-    if (!row?.ok) throw new Error('the payment_operations table is missing: run `npm run db:migrate`');
+    await this.db.requireTables(['payment_operations']);
   }
 
   async open(op: NewOperation): Promise<Operation> {
@@ -279,6 +263,6 @@ export class PgPaymentLedger implements PaymentLedger {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await this.db.end();
   }
 }

@@ -3,10 +3,9 @@
  * written in one statement — one round trip — whose data-modifying CTEs upsert resources, customers and
  * reservations and insert decisions, each row moving only forward (./tables.ts).
  */
-import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Sink, SinkEvent } from '../runtime/types.ts';
-import { fromPgError } from './errors.ts';
+import { SinkPool } from './pool.ts';
 import { project } from './projection.ts';
 import { customers, insertDecisionsSql, reservations, resources, upsertSql } from './tables.ts';
 
@@ -43,7 +42,7 @@ export interface BatchResult {
 
 export class PostgresSink implements Sink {
   readonly name: string;
-  private readonly pool: pg.Pool;
+  private readonly db: SinkPool;
   private readonly logger: Logger;
   /** What the last batch changed (for tests and the benchmark). */
   lastResult: BatchResult | undefined;
@@ -51,47 +50,32 @@ export class PostgresSink implements Sink {
   constructor(options: PostgresSinkOptions) {
     this.name = options.name ?? 'postgres';
     this.logger = options.logger.child({ component: 'postgres-sink' });
-    this.pool = new pg.Pool({
-      connectionString: options.url,
-      max: options.poolSize ?? 2,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 3_000,
-      statement_timeout: options.statementTimeoutMs ?? 20_000,
-      query_timeout: (options.statementTimeoutMs ?? 20_000) + 5_000,
-      idleTimeoutMillis: 30_000,
-      keepAlive: true,
-      application_name: `slotstream-sink-${this.name}`,
+    this.db = new SinkPool({
+      url: options.url,
+      sinkName: this.name,
+      logger: this.logger,
+      poolSize: options.poolSize ?? 2,
+      connectTimeoutMs: options.connectTimeoutMs ?? 3_000,
+      statementTimeoutMs: options.statementTimeoutMs ?? 20_000,
     });
-    // An idle connection that dies (server restart) is reported here; the next query takes a new one.
-    this.pool.on('error', (error) => this.logger.warn({ err: error }, 'idle PostgreSQL connection lost'));
   }
 
   async start(): Promise<void> {
-    try {
-      const { rows } = await this.pool.query<{ ok: boolean }>(
-        "SELECT to_regclass('reservations') IS NOT NULL AS ok",
-      );
-      if (!rows[0]?.ok) throw new Error('the read-model tables are missing: run `npm run db:migrate`');
-    } catch (error) {
-      throw fromPgError(this.name, error);
-    }
+    await this.db.requireTables(['resources', 'customers', 'reservations', 'decisions']);
   }
 
   async handleBatch(events: readonly SinkEvent[]): Promise<void> {
     const rows = project(events.map((e) => e.event));
-    try {
-      const result = await this.pool.query<BatchResult>(BATCH_SQL, [
-        JSON.stringify(rows.resources),
-        JSON.stringify(rows.customers),
-        JSON.stringify(rows.reservations),
-        JSON.stringify(rows.decisions),
-      ]);
-      this.lastResult = result.rows[0];
-    } catch (error) {
-      throw fromPgError(this.name, error);
-    }
+    const [result] = await this.db.rows<BatchResult>(BATCH_SQL, [
+      JSON.stringify(rows.resources),
+      JSON.stringify(rows.customers),
+      JSON.stringify(rows.reservations),
+      JSON.stringify(rows.decisions),
+    ]);
+    this.lastResult = result;
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await this.db.end();
   }
 }
