@@ -3,9 +3,7 @@
  * Config (common/config.ts) for the services it talks to. A malformed value fails fast with ConfigError
  * naming the key.
  */
-import { ConfigError } from '../common/config.ts';
-
-type Env = Record<string, string | undefined>;
+import { ConfigError, type Env, envInt } from '../common/config.ts';
 
 /** The roles an API key can carry. */
 export const ROLES = ['customer', 'producer', 'admin'] as const;
@@ -46,15 +44,6 @@ export interface ApiConfig {
   readonly producerLanes: number;
 }
 
-function int(env: Env, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[key];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(key, `expected an integer, got '${raw}'`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(key, `expected ${min}..${max}, got ${value}`);
-  return value;
-}
-
 function origins(env: Env, key: string, fallback: string): string[] {
   const raw = env[key] === undefined || env[key] === '' ? fallback : (env[key] as string);
   const items = raw
@@ -77,22 +66,22 @@ function origins(env: Env, key: string, fallback: string): string[] {
 export function loadApiConfig(env: Env = process.env): ApiConfig {
   const config: ApiConfig = {
     host: env.API_HOST || '127.0.0.1',
-    port: int(env, 'API_PORT', 3000, 0, 65535),
-    bodyLimitBytes: int(env, 'API_BODY_LIMIT_BYTES', 16_384, 256, 10_485_760),
+    port: envInt(env, 'API_PORT', 3000, 0, 65535),
+    bodyLimitBytes: envInt(env, 'API_BODY_LIMIT_BYTES', 16_384, 256, 10_485_760),
     rateLimitPerMinute: {
-      customer: int(env, 'API_RATE_LIMIT_CUSTOMER', 600, 1),
-      producer: int(env, 'API_RATE_LIMIT_PRODUCER', 1_200_000, 1),
-      admin: int(env, 'API_RATE_LIMIT_ADMIN', 6_000, 1),
+      customer: envInt(env, 'API_RATE_LIMIT_CUSTOMER', 600, 1),
+      producer: envInt(env, 'API_RATE_LIMIT_PRODUCER', 1_200_000, 1),
+      admin: envInt(env, 'API_RATE_LIMIT_ADMIN', 6_000, 1),
     },
-    anonymousRateLimitPerMinute: int(env, 'API_RATE_LIMIT_ANONYMOUS', 600, 1),
+    anonymousRateLimitPerMinute: envInt(env, 'API_RATE_LIMIT_ANONYMOUS', 600, 1),
     corsOrigins: origins(env, 'API_CORS_ORIGINS', 'http://localhost:5173,http://127.0.0.1:5173'),
-    maxWaitSeconds: int(env, 'API_MAX_WAIT_SECONDS', 30, 0, 300),
-    waitPollIntervalMs: int(env, 'API_WAIT_POLL_INTERVAL_MS', 50, 5, 5_000),
-    idempotencyTtlHours: int(env, 'API_IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30),
-    keyCacheTtlMs: int(env, 'API_KEY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
-    shutdownGraceMs: int(env, 'API_SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
-    producerLingerMs: int(env, 'API_PRODUCER_LINGER_MS', 1, 0, 1_000),
-    producerLanes: int(env, 'API_PRODUCER_LANES', 1, 1, 64),
+    maxWaitSeconds: envInt(env, 'API_MAX_WAIT_SECONDS', 30, 0, 300),
+    waitPollIntervalMs: envInt(env, 'API_WAIT_POLL_INTERVAL_MS', 50, 5, 5_000),
+    idempotencyTtlHours: envInt(env, 'API_IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30),
+    keyCacheTtlMs: envInt(env, 'API_KEY_CACHE_TTL_MS', 30_000, 0, 3_600_000),
+    shutdownGraceMs: envInt(env, 'API_SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
+    producerLingerMs: envInt(env, 'API_PRODUCER_LINGER_MS', 1, 0, 1_000),
+    producerLanes: envInt(env, 'API_PRODUCER_LANES', 1, 1, 64),
   };
   return Object.freeze({
     ...config,

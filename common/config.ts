@@ -16,7 +16,8 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
+/** The environment, as process.env gives it. */
+export type Env = Record<string, string | undefined>;
 
 function str(env: Env, key: string, fallback: string): string {
   const value = env[key];
@@ -24,13 +25,30 @@ function str(env: Env, key: string, fallback: string): string {
   return value;
 }
 
-function int(env: Env, key: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+/** An integer setting in [min, max], or undefined when unset; a malformed value throws ConfigError. */
+export function optionalEnvInt(
+  env: Env,
+  key: string,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   const raw = env[key];
-  if (raw === undefined || raw === '') return fallback;
+  if (raw === undefined || raw === '') return undefined;
   if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(key, `expected an integer, got '${raw}'`);
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(key, `expected ${min}..${max}, got ${value}`);
   return value;
+}
+
+/** An integer setting in [min, max], `fallback` when unset. */
+export function envInt(
+  env: Env,
+  key: string,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  return optionalEnvInt(env, key, min, max) ?? fallback;
 }
 
 function oneOf<T extends string>(env: Env, key: string, allowed: readonly T[], fallback: T): T {
@@ -123,27 +141,31 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     kafka: {
-      brokers: list(env, 'KAFKA_BROKERS', `127.0.0.1:${int(env, 'KAFKA_PORT', 9092, 1, 65535)}`),
+      brokers: list(env, 'KAFKA_BROKERS', `127.0.0.1:${envInt(env, 'KAFKA_PORT', 9092, 1, 65535)}`),
       clientId: str(env, 'KAFKA_CLIENT_ID', 'slotstream'),
       topicPrefix: str(env, 'TOPIC_PREFIX', ''),
-      partitions: int(env, 'TOPIC_PARTITIONS', 6, 1, 1000),
+      partitions: envInt(env, 'TOPIC_PARTITIONS', 6, 1, 1000),
     },
     registry: {
       url: url(
         env,
         'REGISTRY_URL',
-        `http://127.0.0.1:${int(env, 'REGISTRY_PORT', 8081, 1, 65535)}/apis/ccompat/v7`,
+        `http://127.0.0.1:${envInt(env, 'REGISTRY_PORT', 8081, 1, 65535)}/apis/ccompat/v7`,
       ),
     },
     postgres: {
       url: url(
         env,
         'DATABASE_URL',
-        `postgres://${str(env, 'POSTGRES_USER', 'slotstream')}:${str(env, 'POSTGRES_PASSWORD', 'slotstream')}@127.0.0.1:${int(env, 'POSTGRES_PORT', 5432, 1, 65535)}/${str(env, 'POSTGRES_DB', 'slotstream')}`,
+        `postgres://${str(env, 'POSTGRES_USER', 'slotstream')}:${str(env, 'POSTGRES_PASSWORD', 'slotstream')}@127.0.0.1:${envInt(env, 'POSTGRES_PORT', 5432, 1, 65535)}/${str(env, 'POSTGRES_DB', 'slotstream')}`,
       ),
     },
     clickhouse: {
-      url: url(env, 'CLICKHOUSE_URL', `http://127.0.0.1:${int(env, 'CLICKHOUSE_HTTP_PORT', 8123, 1, 65535)}`),
+      url: url(
+        env,
+        'CLICKHOUSE_URL',
+        `http://127.0.0.1:${envInt(env, 'CLICKHOUSE_HTTP_PORT', 8123, 1, 65535)}`,
+      ),
       database: str(env, 'CLICKHOUSE_DATABASE', 'slotstream'),
     },
     stripe: {
@@ -151,21 +173,21 @@ export function loadConfig(env: Env = process.env): Config {
       url: url(
         env,
         'STRIPE_API_URL',
-        `http://127.0.0.1:${int(env, 'STRIPE_MOCK_HTTP_PORT', 12111, 1, 65535)}`,
+        `http://127.0.0.1:${envInt(env, 'STRIPE_MOCK_HTTP_PORT', 12111, 1, 65535)}`,
       ),
     },
     smtp: {
       host: str(env, 'SMTP_HOST', '127.0.0.1'),
-      port: int(env, 'SMTP_PORT', int(env, 'MAILPIT_SMTP_PORT', 1025, 1, 65535), 1, 65535),
+      port: envInt(env, 'SMTP_PORT', envInt(env, 'MAILPIT_SMTP_PORT', 1025, 1, 65535), 1, 65535),
       from: str(env, 'MAIL_FROM', 'Slotstream <reservations@slotstream.local>'),
     },
     processor: {
       groupId: str(env, 'DECIDER_GROUP_ID', 'slotstream-decider'),
-      sessionTimeoutMs: int(env, 'DECIDER_SESSION_TIMEOUT_MS', 6_000, 2_000, 300_000),
-      metricsPort: int(env, 'DECIDER_METRICS_PORT', 9460, 0, 65535),
+      sessionTimeoutMs: envInt(env, 'DECIDER_SESSION_TIMEOUT_MS', 6_000, 2_000, 300_000),
+      metricsPort: envInt(env, 'DECIDER_METRICS_PORT', 9460, 0, 65535),
     },
     mailpit: {
-      url: url(env, 'MAILPIT_URL', `http://127.0.0.1:${int(env, 'MAILPIT_HTTP_PORT', 8025, 1, 65535)}`),
+      url: url(env, 'MAILPIT_URL', `http://127.0.0.1:${envInt(env, 'MAILPIT_HTTP_PORT', 8025, 1, 65535)}`),
     },
   };
   return deepFreeze(config);

@@ -2,7 +2,7 @@
  * Settings of the notification sink: defaults here, the environment (NOTIFY_*) overrides them, a caller (a
  * test) overrides both. Units are in the names.
  */
-import { ConfigError } from '../../common/config.ts';
+import { ConfigError, type Env, optionalEnvInt } from '../../common/config.ts';
 import type { SinkRuntimeOptions } from '../runtime/options.ts';
 
 export interface NotificationSinkOptions {
@@ -41,17 +41,6 @@ export const notificationRuntimeDefaults = {
   maxRetryMs: 60_000, // one minute
 } satisfies Partial<SinkRuntimeOptions>;
 
-type Env = Record<string, string | undefined>;
-
-function int(env: Env, key: string, min: number, max: number): number | undefined {
-  const raw = env[key];
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(key, `expected a whole number, got '${raw}'`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(key, `expected ${min}..${max}, got ${value}`);
-  return value;
-}
-
 /** The settings the environment gives; a malformed value throws ConfigError naming the key. */
 export function notificationOptionsFromEnv(env: Env = process.env): Partial<NotificationSinkOptions> {
   const domain = env.NOTIFY_MESSAGE_ID_DOMAIN;
@@ -59,9 +48,9 @@ export function notificationOptionsFromEnv(env: Env = process.env): Partial<Noti
     throw new ConfigError('NOTIFY_MESSAGE_ID_DOMAIN', `expected a domain name, got '${domain}'`);
   }
   const entries: [keyof NotificationSinkOptions, number | string | undefined][] = [
-    ['concurrency', int(env, 'NOTIFY_CONCURRENCY', 1, 64)],
-    ['maxEventAgeMs', int(env, 'NOTIFY_MAX_EVENT_AGE_MS', 0, 365 * 86_400_000)],
-    ['smtpTimeoutMs', int(env, 'NOTIFY_SMTP_TIMEOUT_MS', 100, 120_000)],
+    ['concurrency', optionalEnvInt(env, 'NOTIFY_CONCURRENCY', 1, 64)],
+    ['maxEventAgeMs', optionalEnvInt(env, 'NOTIFY_MAX_EVENT_AGE_MS', 0, 365 * 86_400_000)],
+    ['smtpTimeoutMs', optionalEnvInt(env, 'NOTIFY_SMTP_TIMEOUT_MS', 100, 120_000)],
     ['messageIdDomain', domain || undefined],
   ];
   return Object.fromEntries(entries.filter(([, value]) => value !== undefined));

@@ -2,7 +2,7 @@
  * Settings of the payment sink: defaults here, the environment (PAYMENT_*) overrides them, a caller (a
  * test) overrides both. Units are in the names.
  */
-import { ConfigError } from '../../common/config.ts';
+import { ConfigError, type Env, optionalEnvInt } from '../../common/config.ts';
 import type { SinkRuntimeOptions } from '../runtime/options.ts';
 
 export interface PaymentSinkOptions {
@@ -39,17 +39,6 @@ export const paymentRuntimeDefaults = {
   maxBatchEvents: 200,
 } satisfies Partial<SinkRuntimeOptions>;
 
-type Env = Record<string, string | undefined>;
-
-function int(env: Env, key: string, min: number, max: number): number | undefined {
-  const raw = env[key];
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(key, `expected a whole number, got '${raw}'`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(key, `expected ${min}..${max}, got ${value}`);
-  return value;
-}
-
 /** The settings the environment gives; a malformed value throws ConfigError naming the key. */
 export function paymentOptionsFromEnv(env: Env = process.env): Partial<PaymentSinkOptions> {
   const method = env.PAYMENT_METHOD;
@@ -58,9 +47,9 @@ export function paymentOptionsFromEnv(env: Env = process.env): Partial<PaymentSi
   }
   const entries: [keyof PaymentSinkOptions, number | string | undefined][] = [
     ['paymentMethod', method || undefined],
-    ['gatewayTimeoutMs', int(env, 'PAYMENT_GATEWAY_TIMEOUT_MS', 100, 120_000)],
-    ['concurrency', int(env, 'PAYMENT_CONCURRENCY', 1, 256)],
-    ['chargeMarginMs', int(env, 'PAYMENT_CHARGE_MARGIN_MS', 0, 3_600_000)],
+    ['gatewayTimeoutMs', optionalEnvInt(env, 'PAYMENT_GATEWAY_TIMEOUT_MS', 100, 120_000)],
+    ['concurrency', optionalEnvInt(env, 'PAYMENT_CONCURRENCY', 1, 256)],
+    ['chargeMarginMs', optionalEnvInt(env, 'PAYMENT_CHARGE_MARGIN_MS', 0, 3_600_000)],
   ];
   return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
 }

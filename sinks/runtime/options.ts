@@ -3,7 +3,7 @@
  * (ClickHouse waits longer for bigger batches), the environment overrides both, and a caller (a test, the
  * benchmark) overrides everything. Units are in the names.
  */
-import { ConfigError } from '../../common/config.ts';
+import { ConfigError, type Env, optionalEnvInt } from '../../common/config.ts';
 import type { BackoffOptions } from './backoff.ts';
 
 export interface SinkRuntimeOptions extends BackoffOptions {
@@ -60,31 +60,20 @@ export const DEFAULT_METRICS_PORTS: Readonly<Record<string, number>> = {
   notification: 9467,
 };
 
-type Env = Record<string, string | undefined>;
-
-function int(env: Env, key: string, min: number, max: number): number | undefined {
-  const raw = env[key];
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(key, `expected a whole number, got '${raw}'`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(key, `expected ${min}..${max}, got ${value}`);
-  return value;
-}
-
 /** The settings the environment gives (SINK_*); a malformed value throws ConfigError naming the key. */
 export function optionsFromEnv(env: Env = process.env): Partial<SinkRuntimeOptions> {
   const entries: [keyof SinkRuntimeOptions, number | string | undefined][] = [
-    ['maxAttempts', int(env, 'SINK_MAX_ATTEMPTS', 0, 1_000_000)],
-    ['initialRetryMs', int(env, 'SINK_RETRY_INITIAL_MS', 1, 3_600_000)],
-    ['maxRetryMs', int(env, 'SINK_RETRY_MAX_MS', 1, 3_600_000)],
-    ['concurrentPartitions', int(env, 'SINK_CONCURRENT_PARTITIONS', 1, 1000)],
-    ['maxBatchEvents', int(env, 'SINK_MAX_BATCH_EVENTS', 1, 1_000_000)],
-    ['maxBytesPerPartition', int(env, 'SINK_MAX_BYTES_PER_PARTITION', 1024, 1024 * 1024 * 1024)],
-    ['fetchMinBytes', int(env, 'SINK_FETCH_MIN_BYTES', 1, 1024 * 1024 * 1024)],
-    ['fetchMaxWaitMs', int(env, 'SINK_FETCH_MAX_WAIT_MS', 0, 60_000)],
-    ['sessionTimeoutMs', int(env, 'SINK_SESSION_TIMEOUT_MS', 6_000, 300_000)],
-    ['shutdownGraceMs', int(env, 'SINK_SHUTDOWN_GRACE_MS', 0, 600_000)],
-    ['metricsPort', int(env, 'SINK_METRICS_PORT', 0, 65535)],
+    ['maxAttempts', optionalEnvInt(env, 'SINK_MAX_ATTEMPTS', 0, 1_000_000)],
+    ['initialRetryMs', optionalEnvInt(env, 'SINK_RETRY_INITIAL_MS', 1, 3_600_000)],
+    ['maxRetryMs', optionalEnvInt(env, 'SINK_RETRY_MAX_MS', 1, 3_600_000)],
+    ['concurrentPartitions', optionalEnvInt(env, 'SINK_CONCURRENT_PARTITIONS', 1, 1000)],
+    ['maxBatchEvents', optionalEnvInt(env, 'SINK_MAX_BATCH_EVENTS', 1, 1_000_000)],
+    ['maxBytesPerPartition', optionalEnvInt(env, 'SINK_MAX_BYTES_PER_PARTITION', 1024, 1024 * 1024 * 1024)],
+    ['fetchMinBytes', optionalEnvInt(env, 'SINK_FETCH_MIN_BYTES', 1, 1024 * 1024 * 1024)],
+    ['fetchMaxWaitMs', optionalEnvInt(env, 'SINK_FETCH_MAX_WAIT_MS', 0, 60_000)],
+    ['sessionTimeoutMs', optionalEnvInt(env, 'SINK_SESSION_TIMEOUT_MS', 6_000, 300_000)],
+    ['shutdownGraceMs', optionalEnvInt(env, 'SINK_SHUTDOWN_GRACE_MS', 0, 600_000)],
+    ['metricsPort', optionalEnvInt(env, 'SINK_METRICS_PORT', 0, 65535)],
     ['metricsHost', env.SINK_METRICS_HOST || undefined],
   ];
   return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
