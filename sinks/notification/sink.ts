@@ -14,8 +14,10 @@
  * answered), and events whose customer address is unknown (a refused first request names only the
  * customer id) — those are logged and skipped, since no later attempt can find an address either.
  */
+
 import type { Logger } from 'pino';
 import type { Config } from '../../common/config.ts';
+import { forEachLimited } from '../../common/for-each-limited.ts';
 import type { Event, ReservationHeld, ReservationReopened } from '../../schemas/generated/types.ts';
 import { describe } from '../runtime/errors.ts';
 import type { Sink, SinkEvent } from '../runtime/types.ts';
@@ -312,18 +314,6 @@ function planFor(contact: Contact, notification: Notification): Plan {
 export function domainOf(from: string): string {
   const match = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from.trim());
   return match?.[1] ?? 'slotstream.local';
-}
-
-/** Runs `work` on every item, at most `limit` at a time. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  });
-  await Promise.all(lanes);
 }
 
 /** Builds the notification sink from the configuration: SMTP, and its store in PostgreSQL. */

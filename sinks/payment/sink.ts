@@ -22,8 +22,10 @@
  * command id. Errors: see ./stripe-gateway.ts for the gateway's classification; a decline is a result,
  * not an error.
  */
+
 import type { Logger } from 'pino';
 import type { Config } from '../../common/config.ts';
+import { forEachLimited } from '../../common/for-each-limited.ts';
 import { CommandBuilder } from '../../producers/index.ts';
 import type {
   ReservationCancelled,
@@ -351,18 +353,6 @@ export class PaymentSink implements Sink {
     this.stats.refunds += 1;
     log.info({ refund: outcome.reference, amount, reason }, 'refunded');
   }
-}
-
-/** Runs `work` on every item, at most `limit` at a time. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  });
-  await Promise.all(lanes);
 }
 
 /** Builds the payment sink from the configuration: Stripe, the ledger in PostgreSQL, results to Kafka. */
