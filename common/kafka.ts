@@ -1,4 +1,5 @@
 /** Builds the kafkajs client from the configuration, with kafkajs's logs routed to pino. */
+import './kafkajs-fast-encoder.ts'; // before kafkajs loads
 import { Kafka, logLevel as KafkaLogLevel, type logCreator, type RetryOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';

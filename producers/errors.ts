@@ -3,6 +3,7 @@
  * common/errors.ts), so a caller decides between retrying and giving up without reading message text.
  * kafkajs errors are converted once, in `fromKafkaError`, where they enter.
  */
+import '../common/kafkajs-fast-encoder.ts'; // before kafkajs loads
 import kafkajs from 'kafkajs';
 import { SlotstreamError } from '../common/errors.ts';
 

@@ -13,6 +13,7 @@
  * (a hash of the key), and each lane has one request in flight, so the per-resource order of what was
  * queued is kept.
  */
+import '../common/kafkajs-fast-encoder.ts'; // before kafkajs loads
 import { randomUUID } from 'node:crypto';
 import { CompressionTypes, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
