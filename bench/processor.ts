@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '10' },
     partitions: { type: 'string', default: '6' },
     phases: { type: 'string', default: 'default-retry,eos,plain,latency' },
+    'retry-ms': { type: 'string', default: '20' },
   },
 });
 const N = Number(args.commands);
@@ -187,7 +188,9 @@ async function latencyAtRate(): Promise<void> {
   const { kafka, admin, codec, topics } = await setup(config);
   const warm = makeCommands(RESOURCES, RESOURCES); // the resources only
   await preload(kafka, codec, topics.commands, warm);
-  const decider = await createDecider(config, logger);
+  const decider = await createDecider(config, logger, {
+    kafkaRetry: { initialRetryTime: Number(args['retry-ms']), retries: 12 },
+  });
   await decider.start();
   while ((await decidedCount(decider)) < RESOURCES) await new Promise((r) => setTimeout(r, 50));
 
