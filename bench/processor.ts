@@ -254,6 +254,21 @@ async function latencyAtRate(): Promise<void> {
       `(${latencies.length}/${commands.length} decisions seen, command offered → event read with read_committed); ` +
       `from the command's ack: p50 ${pct(50, fromAck)} ms, p99 ${pct(99, fromAck)} ms`,
   );
+  const histogram = async (name: string) => {
+    const metric = decider.metricsRegistry.getSingleMetric(name) as unknown as {
+      get(): Promise<{ values: { metricName?: string; value: number }[] }>;
+    };
+    const values = (await metric.get()).values;
+    const sum = values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+    const count = values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+    return { mean: count ? sum / count : 0, count };
+  };
+  const size = await histogram('slotstream_decider_batch_size');
+  const seconds = await histogram('slotstream_decider_batch_seconds');
+  console.log(
+    `  decider during the run: ${size.count} transactions, ${size.mean.toFixed(0)} commands each on average, ` +
+      `${(seconds.mean * 1000).toFixed(0)} ms from batch start to commit on average`,
+  );
   await producer.disconnect();
   await reader.disconnect();
   await decider.stop();
