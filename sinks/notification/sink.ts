@@ -45,13 +45,13 @@ export interface NotificationSinkDeps {
 }
 
 /** What the sink did since it started (logs and tests). */
-export interface NotificationStats {
+export type NotificationStats = {
   sent: number;
   alreadySent: number;
   noAddress: number;
   /** Not mailed because they were too old, or a payment deadline had already passed. */
   stale: number;
-}
+};
 
 /** A mail to send for an event: to whom, and what. */
 interface Plan {

@@ -61,14 +61,14 @@ export interface PaymentSinkDeps {
 }
 
 /** What the sink did since it started (logs and tests). */
-export interface PaymentStats {
+export type PaymentStats = {
   charges: number;
   declines: number;
   freeHolds: number;
   skipped: number;
   resultsSent: number;
   refunds: number;
-}
+};
 
 type HoldEvent = ReservationHeld | ReservationReopened;
 

@@ -20,9 +20,26 @@ export class SinkMetrics {
   private readonly state: Gauge<'state'>;
   private readonly recent: { at: number; count: number }[] = [];
 
-  constructor(sink: string, lag: () => Promise<ReadonlyMap<number, number>>, topic: string) {
+  constructor(
+    sink: string,
+    lag: () => Promise<ReadonlyMap<number, number>>,
+    topic: string,
+    actions?: Readonly<Record<string, number>>,
+  ) {
     this.registry.setDefaultLabels({ sink });
     const registers = [this.registry];
+    if (actions) {
+      new Counter({
+        name: 'slotstream_sink_actions_total',
+        help: 'What the sink did, by action (its own counts, e.g. charges, declines, refunds, mails sent)',
+        labelNames: ['action'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [action, count] of Object.entries(actions)) this.inc({ action }, count);
+        },
+      });
+    }
     this.events = new Counter({
       name: 'slotstream_sink_events_total',
       help: 'Events handled, by outcome (applied to the target, or dead_lettered)',

@@ -51,6 +51,11 @@ export interface Sink {
   handleBatch(events: readonly SinkEvent[]): Promise<void>;
   /** Releases connections; called once after the last batch. */
   close?(): Promise<void>;
+  /**
+   * Counts the sink keeps of what it did (charges, declines, mails sent…), only ever growing; the runtime
+   * exports them as `slotstream_sink_actions_total{action}`.
+   */
+  readonly stats?: Readonly<Record<string, number>>;
 }
 
 /** The lifecycle of a sink worker. */

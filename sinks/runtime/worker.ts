@@ -103,7 +103,7 @@ export class SinkWorker {
     this.admin = this.kafka.admin();
     this.codec = MessageCodec.fromConfig(config);
     this.deadLetters = new DeadLetterPublisher(this.producer, this.deadLetterTopic, sink.name);
-    this.metrics = new SinkMetrics(sink.name, () => this.lag(), this.topic);
+    this.metrics = new SinkMetrics(sink.name, () => this.lag(), this.topic, sink.stats);
     this.coalescer = new BatchCoalescer(sink, this.options.maxBatchEvents, (stats) => {
       this.metrics.batchEvents.observe(stats.events);
       this.metrics.flushSeconds.observe(stats.durationMs / 1000);
