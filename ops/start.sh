@@ -14,10 +14,12 @@ npm run -s db:migrate
 npm run -s ch:migrate
 npm run -s api:migrate
 bash ops/workers.sh up
-source ops/defaults.env 2>/dev/null || true
+SLOTSTREAM_ROOT=$root
+source ops/defaults.env
 cat <<TXT
 
 Slotstream is up (ops/stack.sh status, ops/workers.sh status; logs in .slotstream/logs; stop with npm stop):
+  API              http://127.0.0.1:${API_PORT:-3000}  (docs: /docs; a key: npm run api:keys -- create --role admin --name me)
   Kafka            127.0.0.1:${KAFKA_PORT:-9092}
   Schema registry  http://127.0.0.1:${REGISTRY_PORT:-8081}/apis/ccompat/v7
   PostgreSQL       postgres://slotstream:slotstream@127.0.0.1:${POSTGRES_PORT:-5432}/slotstream
