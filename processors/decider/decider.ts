@@ -44,11 +44,13 @@ export interface DeciderPorts {
 
 /** Thrown inside a batch when the core threw for one command: the batch is retried with it dead-lettered. */
 class CoreFailure extends Error {
+  readonly code = 'CORE_FAILURE';
   constructor(
     readonly offset: string,
     override readonly cause: unknown,
   ) {
-    super(`the decider core failed on offset ${offset}`, { cause });
+    super(`the decider core failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'CoreFailure';
   }
 }
 
@@ -426,7 +428,7 @@ export class Decider {
     this.metrics.transactionFailures.inc();
     if (error instanceof CoreFailure) {
       const poison = this.poison.get(owner.partition) ?? new Map<string, unknown>();
-      poison.set(error.offset, error.cause);
+      poison.set(error.offset, error);
       this.poison.set(owner.partition, poison);
       this.logger.error(
         { partition: owner.partition, offset: error.offset, err: error.cause },

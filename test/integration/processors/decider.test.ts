@@ -1,12 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DLQ_HEADERS } from '../../../common/dead-letter.ts';
+import { AvailabilityTree } from '../../../processors/core/index.ts';
 import { kafkajsTransactionalProducer } from '../../../processors/kafkajs/transactional-producer.ts';
 import { eventually, uniqueName } from '../../helpers.ts';
 import { DeciderFixture, requestReservation, upsertResource } from '../../support/decider-fixture.ts';
 
 const HOUR = 3_600_000;
 let fixture: DeciderFixture | undefined;
+
+/** Reads `count` dead letters of the commands topic (read_committed) and returns their headers. */
+async function readDeadLetters(f: DeciderFixture, count: number): Promise<Record<string, string>[]> {
+  const dead: Record<string, string>[] = [];
+  const consumer = f.kafka.consumer({ groupId: uniqueName('dlq-reader'), readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic: f.topics.commandsDlq, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      dead.push(Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])));
+    },
+  });
+  await eventually(async () => (dead.length >= count ? true : undefined), {
+    what: `${count} dead letter(s)`,
+  });
+  await consumer.disconnect();
+  return dead;
+}
 
 afterEach(async () => {
   await fixture?.teardown();
@@ -172,22 +191,7 @@ describe('decider processor (real broker, real registry)', () => {
     await fixture.send([after]);
     expect((await fixture.decisionOf(after.commandId))[0]?.message.type).toBe('ReservationHeld');
 
-    const dead: Record<string, string>[] = [];
-    const consumer = fixture.kafka.consumer({ groupId: uniqueName('dlq-reader'), readUncommitted: false });
-    await consumer.connect();
-    await consumer.subscribe({ topic: fixture.topics.commandsDlq, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        dead.push(
-          Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) as Record<
-            string,
-            string
-          >,
-        );
-      },
-    });
-    await eventually(async () => (dead.length >= 2 ? true : undefined), { what: 'two dead letters' });
-    await consumer.disconnect();
+    const dead = await readDeadLetters(fixture, 2);
     expect(dead.map((h) => h[DLQ_HEADERS.errorCode])).toEqual(['MALFORMED_HEADERS', 'UNKNOWN_SCHEMA']);
     for (const h of dead) {
       expect(h[DLQ_HEADERS.originalTopic]).toBe(fixture.topics.commands);
@@ -196,6 +200,39 @@ describe('decider processor (real broker, real registry)', () => {
       expect(Date.parse(h[DLQ_HEADERS.time] ?? '')).not.toBeNaN();
     }
     expect(dead.map((h) => Number(h[DLQ_HEADERS.originalOffset]))).toEqual([1, 2]);
+  });
+
+  it('dead-letters a command that makes the core throw, then decides the rest of the batch', async () => {
+    // The core never throws on domain errors; this availability index throws for one marked duration, to
+    // stand in for a bug the real rules cannot produce.
+    const POISON_MS = 13_000;
+    class ThrowingAvailability extends AvailabilityTree {
+      override maxLoad(start: number, end: number): number {
+        if (end - start === POISON_MS) throw new Error('simulated core bug');
+        return super.maxLoad(start, end);
+      }
+    }
+    fixture = await new DeciderFixture({ TOPIC_PARTITIONS: '1' }).setup();
+    await fixture.readEvents();
+    const decider = await fixture.startDecider({ core: { availability: () => new ThrowingAvailability() } });
+    const t0 = Date.now() + HOUR;
+    const resource = upsertResource(uniqueName('core-bug'), 2);
+    const before = requestReservation(resource.resourceId, t0, t0 + HOUR);
+    const poison = requestReservation(resource.resourceId, t0, t0 + POISON_MS);
+    const after = requestReservation(resource.resourceId, t0, t0 + HOUR);
+    await fixture.send([resource, before, poison, after]);
+    for (const command of [before, after]) {
+      expect((await fixture.decisionOf(command.commandId))[0]?.message.type).toBe('ReservationHeld');
+    }
+    expect(fixture.eventsFor(poison.commandId)).toEqual([]);
+
+    const dead = await readDeadLetters(fixture, 1);
+    expect(dead[0]?.[DLQ_HEADERS.errorCode]).toBe('CORE_FAILURE');
+    expect(dead[0]?.[DLQ_HEADERS.reason]).toContain('simulated core bug');
+    expect(dead[0]?.[DLQ_HEADERS.errorClass]).toBe('CoreFailure');
+    expect(dead[0]?.ce_id).toBe(poison.commandId);
+    const failures = await decider.metrics.transactionFailures.get();
+    expect(failures.values[0]?.value).toBeGreaterThanOrEqual(1);
   });
 
   it('expires an unpaid hold from the processor clock and frees its capacity, also across a restart', async () => {
