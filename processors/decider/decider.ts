@@ -278,8 +278,9 @@ export class Decider {
       const records = batch.records.filter((r) => BigInt(r.offset) >= owner.nextOffset);
       const nextOffset = BigInt(control.lastOffset) + 1n;
       if (records.length === 0) {
-        // Everything fetched was decided before (a re-fetch after a failure): just move past it.
-        if (nextOffset <= owner.nextOffset) control.resolve();
+        // Everything fetched was decided before (a re-fetch after a failure), or is a transaction marker:
+        // nothing to decide, so move past it.
+        control.resolve();
         return;
       }
       const started = Date.now();
