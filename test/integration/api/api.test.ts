@@ -2,6 +2,7 @@
  * The API over a real socket against the real pipeline: Kafka, the registry, the decider and the
  * PostgreSQL read model (postgres sink), in a database and topics of the test's own.
  */
+
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadApiConfig } from '../../../api/config.ts';
@@ -15,6 +16,7 @@ import type { Decider } from '../../../processors/decider/decider.ts';
 import { PostgresSink } from '../../../sinks/postgres/sink.ts';
 import type { SinkWorker } from '../../../sinks/runtime/worker.ts';
 import { testConfig, testLogger } from '../../helpers.ts';
+import { callApi } from '../../support/api-client.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { startTestWorker } from '../../support/sinks.ts';
 
@@ -31,31 +33,7 @@ const apiConfig = loadApiConfig({
   API_RATE_LIMIT_CUSTOMER: '100000',
 });
 
-async function call(
-  api: RunningApi,
-  method: string,
-  path: string,
-  secret: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-) {
-  const res = await fetch(`${api.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${secret}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...headers,
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return {
-    status: res.status,
-    headers: res.headers,
-    // biome-ignore lint/suspicious/noExplicitAny: answers are read loosely; their shapes are what the tests check
-    body: text ? (JSON.parse(text) as Record<string, any>) : {},
-  };
-}
+const call = callApi;
 
 const day = 24 * 3_600_000;
 const base = Math.ceil(Date.now() / day) * day + 30 * day;

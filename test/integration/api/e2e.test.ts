@@ -5,6 +5,7 @@
  * charges and reports back, the customer gets the confirmation e-mail, sees Confirmed through the API, and
  * the reservation is counted in the revenue report.
  */
+
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadApiConfig } from '../../../api/config.ts';
@@ -21,6 +22,7 @@ import { createPaymentSink } from '../../../sinks/payment/sink.ts';
 import { PostgresSink } from '../../../sinks/postgres/sink.ts';
 import type { SinkWorker } from '../../../sinks/runtime/worker.ts';
 import { eventually, testConfig, testLogger, uniqueName } from '../../helpers.ts';
+import { callApi } from '../../support/api-client.ts';
 import { createTestClickHouse, type TestClickHouse } from '../../support/clickhouse.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { startTestWorker } from '../../support/sinks.ts';
@@ -34,24 +36,13 @@ let mailpitUrl = '';
 const email = `${uniqueName('grace')}@example.test`;
 const secrets = { admin: '', customer: '' };
 
-async function call(
+const call = (
   method: string,
   path: string,
   secret: string,
   body?: unknown,
-  headers: Record<string, string> = {},
-) {
-  const res = await fetch(`${api.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${secret}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...headers,
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+  headers?: Record<string, string>,
+) => callApi(api, method, path, secret, body, headers);
 
 beforeAll(async () => {
   db = await createTestDatabase('apie2e');
