@@ -181,7 +181,8 @@ export class PrivateBroker {
       retry: { retries: 0 },
     });
     for (;;) {
-      if (!this.running) throw new Error(`broker ${this.name} exited before it was ready; see ${this.logFile}`);
+      if (!this.running)
+        throw new Error(`broker ${this.name} exited before it was ready; see ${this.logFile}`);
       const admin = kafka.admin();
       try {
         await admin.connect();
