@@ -16,6 +16,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { CommandBuilder } from '../producers/commands.ts';
+import { outcomeOf } from '../producers/errors.ts';
 import type { Provenance } from '../schemas/codec.ts';
 import type { Command } from '../schemas/generated/types.ts';
 import type { ApiConfig } from './config.ts';
@@ -83,6 +84,33 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function toArray<T>(value: T | readonly T[] | undefined): T[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? [...value] : [value as T];
+}
+
+/**
+ * The answer when a command may or may not have reached Kafka: 503 with Retry-After, saying so, with the
+ * ids to look for. Under an Idempotency-Key a retry re-sends the very same command (the key keeps its ids),
+ * which the decider decides once; without one, the reservation's link tells whether it arrived.
+ */
+function outcomeUnknown(request: FastifyRequest, command: Command): ApiError {
+  const reservationId = 'reservationId' in command ? command.reservationId : undefined;
+  const idempotencyKey = request.idempotency?.key;
+  return new ApiError(
+    503,
+    'OUTCOME_UNKNOWN',
+    idempotencyKey
+      ? 'the request may or may not have been taken; repeat it with the same Idempotency-Key to learn its outcome'
+      : 'the request may or may not have been taken; send it with an Idempotency-Key to retry it safely, or look it up by its id',
+    {
+      outcome: 'unknown',
+      retryable: true,
+      requestId: request.id,
+      commandId: command.commandId,
+      ...(reservationId ? { reservationId, links: { self: `/reservations/${reservationId}` } } : {}),
+      resourceId: command.resourceId,
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    },
+    { 'retry-after': '1' },
+  );
 }
 
 /** Builds the app; call `ready()` (or `inject`, which does) before use and `close()` after. */
@@ -157,8 +185,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       } catch (error) {
         const code = (error as { code?: string }).code ?? 'UNKNOWN';
         metrics.produceErrors.inc({ code });
-        // These two are refused before anything reaches Kafka: nothing was sent.
-        if (code === 'PRODUCER_NOT_READY' || code === 'PRODUCER_OVERLOADED') request.commandSent = 'no';
+        if (outcomeOf(error) === 'unknown') throw outcomeUnknown(request, command);
+        request.commandSent = 'no'; // refused before anything reached Kafka
         throw error;
       }
       request.commandSent = 'sent';

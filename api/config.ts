@@ -42,6 +42,12 @@ export interface ApiConfig {
   readonly producerLingerMs: number;
   /** Idempotent producers side by side, each with one request in flight (API_PRODUCER_LANES). @default 1 */
   readonly producerLanes: number;
+  /**
+   * How long a write waits for Kafka's acknowledgement, re-sends included, before it answers 503: "not
+   * sent" when the command never left, "outcome unknown" when it may be on the topic
+   * (API_PRODUCER_DELIVERY_TIMEOUT_MS). @default 15_000
+   */
+  readonly producerDeliveryTimeoutMs: number;
 }
 
 function origins(env: Env, key: string, fallback: string): string[] {
@@ -82,6 +88,7 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     shutdownGraceMs: envInt(env, 'API_SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
     producerLingerMs: envInt(env, 'API_PRODUCER_LINGER_MS', 1, 0, 1_000),
     producerLanes: envInt(env, 'API_PRODUCER_LANES', 1, 1, 64),
+    producerDeliveryTimeoutMs: envInt(env, 'API_PRODUCER_DELIVERY_TIMEOUT_MS', 15_000, 100, 300_000),
   };
   return Object.freeze({
     ...config,

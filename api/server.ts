@@ -78,6 +78,7 @@ export async function startApi(options: StartOptions = {}): Promise<RunningApi> 
     source: API_SOURCE,
     lingerMs: apiConfig.producerLingerMs,
     lanes: apiConfig.producerLanes,
+    deliveryTimeoutMs: apiConfig.producerDeliveryTimeoutMs,
     autoRegister: options.autoRegister ?? false,
     observer: {
       batchSent: (messages, ms) => {

@@ -15,7 +15,9 @@ export const ERROR_CODES = [
   'INVALID_COMMAND',
   'PRODUCER_NOT_READY',
   'PRODUCER_OVERLOADED',
-  'PRODUCE_FAILED',
+  'PRODUCER_UNAVAILABLE',
+  'PRODUCE_REFUSED',
+  'DELIVERY_UNKNOWN',
   // sinks/ (the shared sink runtime and its sinks)
   'SINK_UNAVAILABLE',
   'SINK_REJECTED',

@@ -1,7 +1,10 @@
 /**
  * Errors of the command producer library. Each carries a stable `code` and a `retryable` flag (from
  * common/errors.ts), so a caller decides between retrying and giving up without reading message text.
- * kafkajs errors are converted once, in `fromKafkaError`, where they enter.
+ *
+ * A failed `send` says one of two things (`outcomeOf`): refused — nothing was sent (invalid input, not
+ * running, overloaded, Kafka unreachable before the delivery timeout, a record the broker refuses for its
+ * content) — or DeliveryUnknownError: the command was handed to Kafka and may be on the topic.
  */
 import '../common/kafkajs-fast-encoder.ts'; // before kafkajs loads
 import kafkajs from 'kafkajs';
@@ -48,27 +51,76 @@ export class ProducerOverloadedError extends SlotstreamError {
   }
 }
 
-/** Thrown when the broker did not acknowledge a batch (acks=all); `retryable` mirrors kafkajs's verdict. */
-export class ProduceFailedError extends SlotstreamError {
-  static readonly code = 'PRODUCE_FAILED';
-  constructor(message: string, options: { retryable: boolean; cause?: unknown }) {
-    super('PRODUCE_FAILED', message, options);
+/**
+ * Thrown when a command was handed to Kafka but no acknowledgement came before its delivery timeout: it may
+ * or may not be on the topic. Re-send the very same command (same command id) to learn the outcome: the
+ * decider decides a command id once, so a command written twice is decided once.
+ */
+export class DeliveryUnknownError extends SlotstreamError {
+  static readonly code = 'DELIVERY_UNKNOWN';
+  constructor(
+    readonly commandId: string,
+    cause: unknown,
+  ) {
+    super(
+      'DELIVERY_UNKNOWN',
+      `command ${commandId} may or may not have reached Kafka (${describeCause(cause)}); re-send the same command to learn its outcome`,
+      { retryable: true, cause },
+    );
   }
 }
 
-/** Converts what kafkajs throws into ProduceFailedError; our own errors pass through unchanged. */
-export function fromKafkaError(error: unknown): Error {
-  if (error instanceof SlotstreamError) return error;
-  if (error instanceof KafkaJSError) {
-    return new ProduceFailedError(`the broker did not acknowledge the batch: ${error.message}`, {
-      retryable: error.retriable,
-      cause: error,
+/** Thrown when Kafka could not be reached before a command's delivery timeout: it was never sent. */
+export class ProducerUnavailableError extends SlotstreamError {
+  static readonly code = 'PRODUCER_UNAVAILABLE';
+  constructor(
+    readonly commandId: string,
+    waitedMs: number,
+  ) {
+    super('PRODUCER_UNAVAILABLE', `command ${commandId} waited ${waitedMs} ms for Kafka and was not sent`, {
+      retryable: true,
     });
   }
-  // A failure we cannot classify (a bug, a socket error kafkajs did not wrap): the batch may or may not
-  // have been written; a retry with the same command ids is safe because the decider deduplicates.
-  return new ProduceFailedError(`sending the batch failed: ${(error as Error)?.message ?? String(error)}`, {
-    retryable: true,
-    cause: error,
-  });
+}
+
+/** Thrown when the broker refused a command for what it is (too large, invalid): it was not written. */
+export class ProduceRefusedError extends SlotstreamError {
+  static readonly code = 'PRODUCE_REFUSED';
+  constructor(
+    readonly commandId: string,
+    cause: unknown,
+  ) {
+    super('PRODUCE_REFUSED', `the broker refused command ${commandId}: ${describeCause(cause)}`, { cause });
+  }
+}
+
+/** What a caller may conclude from a failed `send`. */
+export type SendOutcome = 'refused' | 'unknown';
+
+/** `unknown` for DeliveryUnknownError (re-send the same command), `refused` for anything else: nothing was sent. */
+export function outcomeOf(error: unknown): SendOutcome {
+  return error instanceof DeliveryUnknownError ? 'unknown' : 'refused';
+}
+
+// Broker errors about the records themselves: every attempt with the same bytes is refused the same way,
+// so a record refused with one of them was never written.
+const REFUSED_FOR_CONTENT = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'UNSUPPORTED_FOR_MESSAGE_FORMAT',
+]);
+
+/** True when kafkajs's error (or its cause) is a broker refusal of the records' content. */
+export function isRefusedForContent(error: unknown): boolean {
+  for (let e = error; e instanceof KafkaJSError; e = (e as { cause?: unknown }).cause) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && REFUSED_FOR_CONTENT.has(type)) return true;
+    if ((e as { cause?: unknown }).cause === e) break;
+  }
+  return false;
+}
+
+function describeCause(cause: unknown): string {
+  return (cause as Error)?.message ?? String(cause);
 }

@@ -12,12 +12,15 @@ export {
   type UpsertResourceInput,
 } from './commands.ts';
 export {
-  fromKafkaError,
+  DeliveryUnknownError,
   InvalidCommandError,
+  outcomeOf,
   type Problem,
-  ProduceFailedError,
+  ProduceRefusedError,
   ProducerNotReadyError,
   ProducerOverloadedError,
+  ProducerUnavailableError,
+  type SendOutcome,
 } from './errors.ts';
 export {
   type Acknowledgement,

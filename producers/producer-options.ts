@@ -30,6 +30,17 @@ export interface CommandProducerOptions {
    * has CPU to spare; on a busy single broker they only make batches smaller. @default 1
    */
   readonly lanes: number;
+  /**
+   * How long a command may take from `send` to its acknowledgement, in ms, failed requests sent again
+   * included. Past it a command that never left is refused (ProducerUnavailableError) and one that was
+   * handed to Kafka is reported DeliveryUnknownError. One request can outlast it by up to kafkajs's
+   * request timeout. @default 120_000 (two minutes, as Kafka's Java producer)
+   */
+  readonly deliveryTimeoutMs: number;
+  /** First pause before a failed batch is sent again, in ms; it doubles up to `retryBackoffMaxMs`. @default 100 */
+  readonly retryBackoffMs: number;
+  /** Longest pause between two attempts of a batch, in ms. @default 2_000 */
+  readonly retryBackoffMaxMs: number;
 }
 
 export const producerDefaults = {
@@ -40,6 +51,9 @@ export const producerDefaults = {
   compression: 'none',
   ackTimeoutMs: 30_000, // thirty seconds, kafkajs's own default
   lanes: 1,
+  deliveryTimeoutMs: 120_000, // two minutes
+  retryBackoffMs: 100,
+  retryBackoffMaxMs: 2_000,
 } as const satisfies CommandProducerOptions;
 
 /** Merges options over the defaults and checks them; throws RangeError naming the bad option. */
@@ -58,6 +72,9 @@ export function compileProducerOptions(
   positive('maxBufferedMessages', 1);
   positive('ackTimeoutMs', 1);
   positive('lanes', 1);
+  positive('deliveryTimeoutMs', 1);
+  positive('retryBackoffMs', 1);
+  positive('retryBackoffMaxMs', 1);
   if (!(COMPRESSIONS as readonly string[]).includes(merged.compression)) {
     throw new RangeError(
       `producer option compression: expected one of ${COMPRESSIONS.join(', ')}, got ${merged.compression}`,

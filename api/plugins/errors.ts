@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SlotstreamError } from '../../common/errors.ts';
+import { TEXT_RULES } from '../../producers/commands.ts';
 import { InvalidCommandError } from '../../producers/errors.ts';
 import { ApiError, type ErrorBody } from '../errors.ts';
 import { InvalidCursorError } from '../services/read-model.ts';
@@ -30,6 +31,11 @@ function pathOf(issue: ValidationIssue, context: string | undefined): string {
 function messageOf(issue: ValidationIssue): string {
   if (issue.keyword === 'additionalProperties') return 'is not a known property';
   if (issue.keyword === 'required') return 'is required';
+  if (issue.keyword === 'pattern') {
+    // A text rule shared with the command builders: their words, not the pattern's.
+    const rule = Object.values(TEXT_RULES).find((r) => r.pattern === issue.params?.pattern);
+    if (rule) return rule.message;
+  }
   return issue.message ?? 'is invalid';
 }
 
@@ -108,14 +114,14 @@ export function toErrorAnswer(
         headers: {},
       };
   }
-  // Kafka or the registry is unreachable or overloaded: the client may try again.
+  // Kafka or the registry is unreachable or overloaded, and nothing was sent: the client may try again.
   if (error instanceof SlotstreamError && error.retryable) {
     return {
       statusCode: 503,
       body: {
-        error: 'the service cannot take the request right now; try again shortly',
+        error: 'the service cannot take the request right now; nothing was done; try again shortly',
         code: 'SERVICE_UNAVAILABLE',
-        details: { requestId, retryable: true },
+        details: { requestId, retryable: true, outcome: 'not-sent' },
       },
       headers: { 'retry-after': '1' },
     };

@@ -16,7 +16,7 @@ function progressLine(p: Progress): string {
   const rate = p.elapsedMs > 0 ? Math.round((p.accepted * 1000) / p.elapsedMs) : 0;
   return (
     `[${p.phase.padEnd(8)} ${seconds.padStart(6)}s] offered ${p.offered} accepted ${p.accepted} (~${rate}/s)` +
-    ` in flight ${p.inFlight} refused ${p.refused} errors ${p.errors} | held ${p.held} rejected ${p.rejected}`
+    ` in flight ${p.inFlight} refused ${p.refused} unknown ${p.unknown} errors ${p.errors} | held ${p.held} rejected ${p.rejected}`
   );
 }
 
@@ -39,6 +39,7 @@ function render(summary: LoadSummary, options: LoadOptions): string {
     `  accepted   ${summary.accepted.requests} at ${summary.accepted.perSecond.toFixed(0)}/s ` +
     `(${summary.via === 'kafka' ? 'acknowledged by Kafka, acks=all' : 'answered 2xx by the API'})\n` +
     `  refused\n${table(summary.refused)}` +
+    `  outcome unknown (may be on the topic)\n${table(summary.unknown)}` +
     `  errors\n${table(summary.errors)}` +
     `  latency    ${fmt(l)}\n` +
     (d.observed

@@ -13,6 +13,7 @@ import { createKafka } from '../../common/kafka.ts';
 import { MessageCodec } from '../../schemas/codec.ts';
 import type { Command, RequestReservation } from '../../schemas/generated/types.ts';
 import { CommandBuilder } from '../commands.ts';
+import { outcomeOf } from '../errors.ts';
 import { CommandProducer } from '../producer.ts';
 import type { LoadOptions } from './options.ts';
 import { Latencies, type LatencySummary, Tally } from './stats.ts';
@@ -28,6 +29,7 @@ export interface Progress {
   readonly offered: number;
   readonly accepted: number;
   readonly refused: number;
+  readonly unknown: number;
   readonly errors: number;
   readonly inFlight: number;
   readonly held: number;
@@ -44,6 +46,11 @@ export interface LoadSummary {
   readonly accepted: { readonly requests: number; readonly perSecond: number };
   /** Refused before Kafka: HTTP status and code, or producer error code. */
   readonly refused: Record<string, number>;
+  /**
+   * Outcome unknown: handed to Kafka without an acknowledgement (DELIVERY_UNKNOWN), or answered 503
+   * OUTCOME_UNKNOWN by the API. Each may be on the topic; re-sending the same command would tell.
+   */
+  readonly unknown: Record<string, number>;
   /** Failures without an answer (network, timeouts). */
   readonly errors: Record<string, number>;
   readonly latencyMs: LatencySummary | null;
@@ -181,6 +188,7 @@ export async function runLoad(options: LoadOptions, deps: Deps): Promise<LoadSum
   const latencies = new Latencies();
   const decisionLatencies = new Latencies();
   const refused = new Tally();
+  const unknown = new Tally();
   const errors = new Tally();
   let held = 0;
   const rejected = new Tally();
@@ -208,6 +216,7 @@ export async function runLoad(options: LoadOptions, deps: Deps): Promise<LoadSum
       offered,
       accepted,
       refused: refused.total,
+      unknown: unknown.total,
       errors: errors.total,
       inFlight,
       held,
@@ -294,12 +303,14 @@ export async function runLoad(options: LoadOptions, deps: Deps): Promise<LoadSum
             try {
               code = (JSON.parse(text) as { code?: string }).code ?? '';
             } catch {}
-            refused.add(`HTTP ${res.status}${code ? ` ${code}` : ''}`);
+            const label = `HTTP ${res.status}${code ? ` ${code}` : ''}`;
+            if (code === 'OUTCOME_UNKNOWN') unknown.add(label);
+            else refused.add(label);
           }
         }
       } catch (error) {
         const code = (error as { code?: string }).code;
-        if (options.via === 'kafka' && code) refused.add(code);
+        if (options.via === 'kafka' && code) (outcomeOf(error) === 'unknown' ? unknown : refused).add(code);
         else
           errors.add(
             (error as Error).name === 'TimeoutError' ? 'timeout' : (code ?? (error as Error).message),
@@ -363,6 +374,7 @@ export async function runLoad(options: LoadOptions, deps: Deps): Promise<LoadSum
       notSent,
       accepted: { requests: accepted, perSecond: (accepted * 1000) / offeringMs },
       refused: refused.toObject(),
+      unknown: unknown.toObject(),
       errors: errors.toObject(),
       latencyMs: latencies.summary(),
       decisions: {

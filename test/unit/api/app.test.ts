@@ -1,7 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../api/app.ts';
-import { ProduceFailedError, ProducerOverloadedError } from '../../../producers/errors.ts';
+import {
+  DeliveryUnknownError,
+  ProducerOverloadedError,
+  ProducerUnavailableError,
+} from '../../../producers/errors.ts';
 import type { RequestReservation } from '../../../schemas/generated/types.ts';
 import { auth, FakeReadModel, fakeDeps, reservationBody, SECRETS } from './fakes.ts';
 
@@ -303,9 +307,15 @@ describe('Idempotency-Key', () => {
 
   it('re-sends the very same command (same ids) after a send whose outcome is unknown', async () => {
     const { app, commands } = await setup();
-    commands.failWith = new ProduceFailedError('request timed out', { retryable: true });
+    commands.failWith = new DeliveryUnknownError('any', new Error('request timed out'));
     const failed = await post(app, SECRETS.customer, reservationBody(), { 'idempotency-key': 'retry-me' });
     expect(failed.statusCode).toBe(503);
+    expect(failed.headers['retry-after']).toBe('1');
+    const unknown = failed.json() as { code: string; details: Record<string, unknown> };
+    expect(unknown).toMatchObject({
+      code: 'OUTCOME_UNKNOWN',
+      details: { outcome: 'unknown', retryable: true, idempotencyKey: 'retry-me' },
+    });
     commands.failWith = undefined;
     const retried = await post(app, SECRETS.customer, reservationBody(), { 'idempotency-key': 'retry-me' });
     expect(retried.statusCode).toBe(202);
@@ -315,6 +325,40 @@ describe('Idempotency-Key', () => {
     // The same ids as the first attempt would have used: the idempotency store assigned them.
     const body = retried.json() as { reservationId: string; commandId: string };
     expect(commands.sent[0]).toMatchObject({ reservationId: body.reservationId, commandId: body.commandId });
+    expect(unknown.details).toMatchObject({ reservationId: body.reservationId, commandId: body.commandId });
+  });
+
+  it('answers 503 "not sent" and frees the key when Kafka could not be reached before the timeout', async () => {
+    const { app, commands } = await setup();
+    commands.failWith = new ProducerUnavailableError('any', 15_000);
+    const refused = await post(app, SECRETS.customer, reservationBody(), { 'idempotency-key': 'later' });
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.json()).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      details: { outcome: 'not-sent', retryable: true },
+    });
+    commands.failWith = undefined;
+    const retried = await post(app, SECRETS.customer, reservationBody(), { 'idempotency-key': 'later' });
+    expect(retried.statusCode).toBe(202);
+    expect(retried.headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  it('answers 503 with Retry-After, never 500, for a resource change whose outcome is unknown', async () => {
+    const { app, commands } = await setup();
+    commands.failWith = new DeliveryUnknownError('any', new Error('Connection error: ECONNREFUSED'));
+    const res = await app.inject({
+      method: 'PUT',
+      url: '/admin/resources/room-7',
+      headers: auth(SECRETS.admin),
+      payload: { name: 'Room 7', capacity: 2, unitPrice: { amountMinor: 100, currency: 'EUR' } },
+    });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.json()).toMatchObject({
+      code: 'OUTCOME_UNKNOWN',
+      details: { outcome: 'unknown', resourceId: 'room-7' },
+    });
   });
 
   it('forgets a key whose request was refused before anything was sent', async () => {

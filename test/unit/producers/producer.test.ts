@@ -3,13 +3,16 @@ import kafkajs from 'kafkajs';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 
-const { KafkaJSNonRetriableError, KafkaJSProtocolError } = kafkajs;
+const { KafkaJSError, KafkaJSNonRetriableError, KafkaJSProtocolError } = kafkajs;
 
 import { CommandBuilder } from '../../../producers/commands.ts';
 import {
-  ProduceFailedError,
+  DeliveryUnknownError,
+  outcomeOf,
+  ProduceRefusedError,
   ProducerNotReadyError,
   ProducerOverloadedError,
+  ProducerUnavailableError,
 } from '../../../producers/errors.ts';
 import { CommandProducer } from '../../../producers/producer.ts';
 import type { MessageCodec } from '../../../schemas/codec.ts';
@@ -18,15 +21,27 @@ import type { Command } from '../../../schemas/generated/types.ts';
 const logger = pino({ level: 'silent' });
 const builder = new CommandBuilder();
 
-function fakes(behaviour: { fail?: (call: number) => Error | undefined; delayMs?: number } = {}) {
+// A test double of kafkajs's producer: it records requests and fails them on cue, failures a real broker
+// cannot produce on demand (the integration tests restart a real broker).
+function fakes(
+  behaviour: {
+    fail?: (call: number, batch: ProducerBatch) => Error | undefined;
+    failConnect?: (call: number) => Error | undefined;
+    delayMs?: number;
+  } = {},
+) {
   const batches: ProducerBatch[] = [];
   const producerOptions: unknown[] = [];
   let connected = false;
+  let connects = 0;
   const kafka = {
     producer: (options: unknown) => {
       producerOptions.push(options);
       return {
         connect: async () => {
+          connects += 1;
+          const error = behaviour.failConnect?.(connects);
+          if (error) throw error;
           connected = true;
         },
         disconnect: async () => {
@@ -35,7 +50,7 @@ function fakes(behaviour: { fail?: (call: number) => Error | undefined; delayMs?
         sendBatch: async (batch: ProducerBatch) => {
           batches.push(batch);
           if (behaviour.delayMs) await new Promise((r) => setTimeout(r, behaviour.delayMs));
-          const error = behaviour.fail?.(batches.length);
+          const error = behaviour.fail?.(batches.length, batch);
           if (error) throw error;
           return [];
         },
@@ -138,36 +153,112 @@ describe('CommandProducer', () => {
     await producer.disconnect();
   });
 
-  it('rejects every command of a failed batch with a typed error that says whether to retry', async () => {
+  const protocolError = (type: string, retriable: boolean) =>
+    new KafkaJSProtocolError(Object.assign(new Error(type), { type, code: 1, retriable }));
+  // As kafkajs's retrier wraps an error it gives up on.
+  const nonRetriable = (error: Error) => {
+    const wrapped = new KafkaJSNonRetriableError(error);
+    return Object.assign(wrapped, { cause: error }); // kafkajs's typings omit the cause it passes
+  };
+
+  it('sends a failed batch again on a new producer, same bytes, and resolves when it is acknowledged', async () => {
     const f = fakes({
       fail: (call) =>
-        call === 1
-          ? new KafkaJSProtocolError(
-              Object.assign(new Error('not leader'), { type: 'NOT_LEADER', code: 6, retriable: true }),
-            )
-          : new KafkaJSNonRetriableError('message too large'),
+        call === 1 ? nonRetriable(protocolError('OUT_OF_ORDER_SEQUENCE_NUMBER', false)) : undefined,
     });
+    const replaced: number[] = [];
+    const producer = new CommandProducer({
+      kafka: f.kafka,
+      codec: f.codec,
+      logger,
+      options: { lanes: 1, retryBackoffMs: 1 },
+      observer: { producerReplaced: () => replaced.push(1) },
+    });
+    await producer.connect();
+    const commands = [request(), request()];
+    const acks = await producer.sendMany(commands);
+    expect(acks.map((a) => a.commandId)).toEqual(commands.map((c) => c.commandId));
+    expect(f.producerOptions).toHaveLength(2); // the first producer was thrown away for a new one
+    expect(replaced).toHaveLength(1);
+    expect(f.batches).toHaveLength(2);
+    expect(f.batches[1]?.topicMessages?.[0]?.messages).toEqual(f.batches[0]?.topicMessages?.[0]?.messages);
+    await producer.disconnect();
+  });
+
+  it('reports a batch that was handed to Kafka and never acknowledged as outcome unknown', async () => {
+    const f = fakes({ fail: () => new KafkaJSError('Request Produce(key: 0, version: 7) timed out') });
+    const producer = new CommandProducer({
+      kafka: f.kafka,
+      codec: f.codec,
+      logger,
+      options: { lanes: 1, deliveryTimeoutMs: 150, retryBackoffMs: 10, retryBackoffMaxMs: 20 },
+    });
+    await producer.connect();
+    const command = request();
+    const error = await producer.send(command).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeliveryUnknownError);
+    expect(error).toMatchObject({ code: 'DELIVERY_UNKNOWN', retryable: true, commandId: command.commandId });
+    expect(outcomeOf(error)).toBe('unknown');
+    expect(f.batches.length).toBeGreaterThan(1); // it was tried again before giving up
+    await producer.disconnect();
+  });
+
+  it('refuses, as not sent, commands that never reached Kafka before their delivery timeout', async () => {
+    // The first connect works; every later one (after the first failure) finds no broker.
+    const f = fakes({
+      fail: () => new KafkaJSError('Connection error: connect ECONNREFUSED 127.0.0.1:9092'),
+      failConnect: (call) => (call > 1 ? new KafkaJSError('connect ECONNREFUSED 127.0.0.1:9092') : undefined),
+      delayMs: 5,
+    });
+    const producer = new CommandProducer({
+      kafka: f.kafka,
+      codec: f.codec,
+      logger,
+      options: { lanes: 1, lingerMs: 0, deliveryTimeoutMs: 200, retryBackoffMs: 10, retryBackoffMaxMs: 20 },
+    });
+    await producer.connect();
+    const first = producer.send(request()).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 2)); // the first batch is at the (failing) broker
+    const queued = producer.send(request()).catch((e: unknown) => e);
+    expect(await first).toBeInstanceOf(DeliveryUnknownError);
+    const refused = await queued;
+    expect(refused).toBeInstanceOf(ProducerUnavailableError);
+    expect(refused).toMatchObject({ code: 'PRODUCER_UNAVAILABLE', retryable: true });
+    expect(outcomeOf(refused)).toBe('refused');
+    expect(f.batches).toHaveLength(1); // the queued command was never handed to Kafka
+    await producer.disconnect();
+  });
+
+  it('refuses only the record the broker refuses for its content; the rest of its batch is delivered', async () => {
+    const tooLarge = (batch: ProducerBatch) =>
+      batch.topicMessages?.[0]?.messages.some((m) => String(m.value) === badId)
+        ? nonRetriable(protocolError('MESSAGE_TOO_LARGE', false))
+        : undefined;
+    const bad = request();
+    const badId = bad.commandId;
+    const f = fakes({ fail: (_call, batch) => tooLarge(batch) });
     const observed: string[] = [];
     const producer = new CommandProducer({
       kafka: f.kafka,
       codec: f.codec,
       logger,
-      options: { lanes: 1 },
-      observer: { batchFailed: (n, e) => observed.push(`${n}:${(e as ProduceFailedError).code}`) },
+      options: { lanes: 1, lingerMs: 5 },
+      observer: { batchFailed: (n) => observed.push(String(n)) },
     });
     await producer.connect();
-    const both = await Promise.allSettled([producer.send(request()), producer.send(request())]);
-    for (const r of both) {
-      expect(r.status).toBe('rejected');
-      const reason = (r as PromiseRejectedResult).reason as ProduceFailedError;
-      expect(reason).toBeInstanceOf(ProduceFailedError);
-      expect(reason.retryable).toBe(true);
-    }
-    await expect(producer.send(request())).rejects.toMatchObject({
-      code: 'PRODUCE_FAILED',
-      retryable: false,
-    });
-    expect(observed).toEqual(['2:PRODUCE_FAILED', '1:PRODUCE_FAILED']);
+    const [a, b, c] = await Promise.allSettled([
+      producer.send(request()),
+      producer.send(bad),
+      producer.send(request()),
+    ]);
+    expect(a.status).toBe('fulfilled');
+    expect(c.status).toBe('fulfilled');
+    expect(b.status).toBe('rejected');
+    const reason = (b as PromiseRejectedResult).reason;
+    expect(reason).toBeInstanceOf(ProduceRefusedError);
+    expect(reason).toMatchObject({ code: 'PRODUCE_REFUSED', retryable: false, commandId: badId });
+    expect(outcomeOf(reason)).toBe('refused');
+    expect(observed).toEqual(['3', '1']); // the whole batch, then the bad record alone
     await producer.disconnect();
   });
 

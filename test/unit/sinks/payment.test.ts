@@ -7,7 +7,7 @@
 import { pino } from 'pino';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { ProduceFailedError } from '../../../producers/errors.ts';
+import { DeliveryUnknownError } from '../../../producers/errors.ts';
 import {
   GatewayRejectedError,
   GatewayUnavailableError,
@@ -213,10 +213,10 @@ describe('charging a hold', () => {
   it('sends the same command again when the broker did not acknowledge it, without charging again', async () => {
     const b = bench();
     b.results.failNext(
-      new ProduceFailedError('the broker did not acknowledge the batch', { retryable: true }),
+      new DeliveryUnknownError('any', new Error('the broker did not acknowledge the batch')),
     );
     const held = reservationStory().held();
-    await expect(b.apply(held)).rejects.toBeInstanceOf(ProduceFailedError);
+    await expect(b.apply(held)).rejects.toBeInstanceOf(DeliveryUnknownError);
     await b.apply(held);
     expect(b.gateway.charges).toHaveLength(1);
     expect(b.results.sent).toHaveLength(1);
