@@ -3,6 +3,7 @@
  * them, the handlers get their types from them, and @fastify/swagger turns them into the OpenAPI document.
  */
 import { type Static, Type } from 'typebox';
+import { TEXT_RULES, type TextKind } from '../producers/commands.ts';
 import {
   ReservationRejectionReasonSymbols,
   type ReservationStatusSymbols,
@@ -10,6 +11,17 @@ import {
 
 const Id = (description: string) =>
   Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]*$', description });
+/**
+ * Text a client sends: no control characters — the command builders' rule (producers/commands.ts
+ * TEXT_RULES), as a JSON Schema pattern; `prose` (a resource's description) may also hold TAB, LF and CR.
+ * The error handler words a violation with the rule's message.
+ */
+type TextOptions = { minLength?: number; maxLength: number; format?: string };
+const Text = (options: TextOptions, kind: TextKind = 'line') =>
+  Type.String({ ...options, pattern: TEXT_RULES[kind].pattern });
+/** Text or null as one schema (not anyOf), so a bad text gets one problem, not three. */
+const NullableText = (options: TextOptions, kind: TextKind = 'line') =>
+  Type.Unsafe<string | null>({ type: ['string', 'null'], ...options, pattern: TEXT_RULES[kind].pattern });
 export const Uuid = Type.String({ format: 'uuid', description: 'A UUID' });
 const Instant = (description: string) => Type.String({ format: 'date-time', description });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
@@ -51,8 +63,8 @@ void _statusesMatch;
 export const CustomerInput = Type.Object(
   {
     id: Type.Optional(Id('Customer id; omitted with a customer key (the key names the customer)')),
-    fullName: Type.String({ minLength: 1, maxLength: 200 }),
-    email: Type.String({ format: 'email', maxLength: 320 }),
+    fullName: Text({ minLength: 1, maxLength: 200 }),
+    email: Text({ format: 'email', maxLength: 320 }),
     phone: Type.Optional(Nullable(Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$', description: 'E.164' }))),
   },
   { additionalProperties: false },
@@ -155,7 +167,7 @@ export const WaitQuery = Type.Object(
 );
 
 export const CancelBody = Type.Object(
-  { reason: Type.Optional(Nullable(Type.String({ maxLength: 1000 }))) },
+  { reason: Type.Optional(NullableText({ maxLength: 1000 })) },
   { additionalProperties: false },
 );
 
@@ -194,8 +206,8 @@ export const ResourceListQuery = Type.Object(
 
 export const UpsertResourceBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
+    name: Text({ minLength: 1, maxLength: 200 }),
+    description: Type.Optional(NullableText({ maxLength: 2000 }, 'prose')),
     capacity: Type.Integer({ minimum: 0, maximum: 2_147_483_647 }),
     unitPrice: Money,
     holdTimeoutMs: Type.Optional(Nullable(Type.Integer({ minimum: 1_000, maximum: 7 * 24 * 3_600_000 }))),
@@ -207,8 +219,8 @@ export type UpsertResourceBody = Static<typeof UpsertResourceBody>;
 export const CreateResourceBody = Type.Object(
   {
     id: Type.Optional(Id('Resource id; generated when omitted')),
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
+    name: Text({ minLength: 1, maxLength: 200 }),
+    description: Type.Optional(NullableText({ maxLength: 2000 }, 'prose')),
     capacity: Type.Integer({ minimum: 0, maximum: 2_147_483_647 }),
     unitPrice: Money,
     holdTimeoutMs: Type.Optional(Nullable(Type.Integer({ minimum: 1_000, maximum: 7 * 24 * 3_600_000 }))),
@@ -217,7 +229,7 @@ export const CreateResourceBody = Type.Object(
 );
 
 export const RetireBody = Type.Object(
-  { reason: Type.Optional(Nullable(Type.String({ maxLength: 1000 }))) },
+  { reason: Type.Optional(NullableText({ maxLength: 1000 })) },
   { additionalProperties: false },
 );
 

@@ -2,7 +2,8 @@
  * Typed command builders: the only place where a command gets its id and its acceptance time. Ids come
  * from `crypto.randomUUID` (or `newId`), the time from the clock passed in, never from a hidden
  * `Date.now()`, so tests and replays are deterministic. Input is checked against what the contract can
- * carry; every problem is reported at once in an InvalidCommandError.
+ * carry (and what its consumers can store: see TEXT_RULES); every problem is reported at once in an
+ * InvalidCommandError.
  */
 import { randomUUID } from 'node:crypto';
 import type {
@@ -86,27 +87,63 @@ const CURRENCY = /^[A-Z]{3}$/;
 /** Longest id or key we accept: Kafka keys and PostgreSQL indexes stay small. */
 export const MAX_ID_LENGTH = 200;
 
+/**
+ * The characters a text of a command may hold: the one rule of both edges, the command builders below and
+ * the API's schemas (api/schemas.ts, as JSON Schema `pattern`s with the same messages). Control characters
+ * (Unicode category Cc: C0 U+0000–U+001F, DEL U+007F, C1 U+0080–U+009F) have no business in a name, an
+ * email, an id, a key or a reason, and they break what reads the events: PostgreSQL's text cannot hold
+ * U+0000 (the read model would lose the event), a line break splits the sentence a mail quotes a reason in.
+ * - `line`: every text but prose — no control character at all;
+ * - `prose`: a resource's description, a paragraph or a list typed into a text area, and a gateway's
+ *   failure message, free text we do not write — TAB, LF and CR are allowed, nothing else.
+ */
+export const TEXT_RULES = {
+  line: {
+    pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]*$',
+    message: 'must not contain control characters (U+0000–U+001F, U+007F–U+009F)',
+  },
+  prose: {
+    pattern: '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$',
+    message: 'must not contain control characters other than tab, line feed and carriage return',
+  },
+} as const;
+
+/** Which of TEXT_RULES a text follows. */
+export type TextKind = keyof typeof TEXT_RULES;
+
+const TEXT_PATTERNS: { readonly [K in TextKind]: RegExp } = {
+  line: new RegExp(TEXT_RULES.line.pattern, 'u'),
+  prose: new RegExp(TEXT_RULES.prose.pattern, 'u'),
+};
+
+/** What is wrong with a text's characters under a rule of TEXT_RULES; undefined when nothing is. */
+export function textProblem(value: string, kind: TextKind = 'line'): string | undefined {
+  return TEXT_PATTERNS[kind].test(value) ? undefined : TEXT_RULES[kind].message;
+}
+
 class Checker {
   readonly problems: Problem[] = [];
   id(path: string, value: unknown): void {
-    if (typeof value !== 'string' || value.trim() === '')
-      this.problems.push({ path, message: 'must be a non-empty string' });
-    else if (value.length > MAX_ID_LENGTH)
-      this.problems.push({ path, message: `must be at most ${MAX_ID_LENGTH} characters` });
+    this.text(path, value, MAX_ID_LENGTH);
   }
   uuid(path: string, value: unknown): void {
     if (typeof value !== 'string' || !UUID.test(value))
       this.problems.push({ path, message: 'must be a UUID' });
   }
-  text(path: string, value: unknown, max: number): void {
+  text(path: string, value: unknown, max: number, kind: TextKind = 'line'): void {
     if (typeof value !== 'string' || value.trim() === '')
       this.problems.push({ path, message: 'must be a non-empty string' });
-    else if (value.length > max) this.problems.push({ path, message: `must be at most ${max} characters` });
+    else this.characters(path, value, max, kind);
   }
-  optionalText(path: string, value: unknown, max: number): void {
+  optionalText(path: string, value: unknown, max: number, kind: TextKind = 'line'): void {
     if (value === undefined || value === null) return;
     if (typeof value !== 'string') this.problems.push({ path, message: 'must be a string or null' });
-    else if (value.length > max) this.problems.push({ path, message: `must be at most ${max} characters` });
+    else this.characters(path, value, max, kind);
+  }
+  private characters(path: string, value: string, max: number, kind: TextKind): void {
+    if (value.length > max) this.problems.push({ path, message: `must be at most ${max} characters` });
+    const problem = textProblem(value, kind);
+    if (problem) this.problems.push({ path, message: problem });
   }
   integer(path: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
@@ -214,7 +251,7 @@ export class CommandBuilder {
       c.problems.push({ path: 'outcome', message: 'must be SUCCEEDED or FAILED' });
     }
     c.optionalText('paymentReference', input.paymentReference, MAX_ID_LENGTH);
-    c.optionalText('failureReason', input.failureReason, 1000);
+    c.optionalText('failureReason', input.failureReason, 1000, 'prose');
     c.money('amount', input.amount);
     c.check('RecordPaymentResult');
     return {
@@ -233,7 +270,7 @@ export class CommandBuilder {
     const common = this.common(input, c);
     c.id('actorId', input.actorId);
     c.text('name', input.name, 200);
-    c.optionalText('description', input.description, 2000);
+    c.optionalText('description', input.description, 2000, 'prose');
     c.integer('capacity', input.capacity, 0, 2_147_483_647);
     if (!input.unitPrice) c.problems.push({ path: 'unitPrice', message: 'is required' });
     else c.money('unitPrice', input.unitPrice);
