@@ -139,6 +139,14 @@ interface ReservationRow {
   updated_at: Date;
 }
 
+/**
+ * A reservation row is served only once its terms are known (`details_version`, set by ReservationHeld or
+ * ReservationReopened). A status event applied without its hold (the hold was dead-lettered, or comes later
+ * in a replay) leaves a row with a status but no period or quantity: that is not a reservation one can show
+ * or act on, and availability cannot count it (docs/read-model.md).
+ */
+const COMPLETE = 'details_version IS NOT NULL';
+
 const RESERVATION_COLUMNS = `id, resource_id, resource_name, customer_id, status, version, start_at, end_at,
   quantity, unit_price_minor, price_minor, currency, hold_expires_at, payment_reference, confirmed_at,
   cancelled_at, cancel_reason, payment_failure_reason, expired_at, completed_at, created_at, updated_at`;
@@ -289,7 +297,7 @@ export class PgReadModel implements ReadModel {
 
   async reservation(id: string): Promise<ReservationView | undefined> {
     const { rows } = await this.pool.query<ReservationRow>(
-      `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = $1`,
+      `SELECT ${RESERVATION_COLUMNS} FROM reservations WHERE id = $1 AND ${COMPLETE}`,
       [id],
     );
     return rows[0] ? toReservation(rows[0]) : undefined;
@@ -297,7 +305,7 @@ export class PgReadModel implements ReadModel {
 
   async reservations(filter: ReservationFilter): Promise<Page<ReservationView>> {
     // Newest first by creation time, which never changes, so pages stay stable while rows are updated.
-    const where: string[] = ['created_at IS NOT NULL'];
+    const where: string[] = ['created_at IS NOT NULL', COMPLETE];
     const params: unknown[] = [];
     const add = (sql: string, value: unknown) => {
       params.push(value);

@@ -1,17 +1,20 @@
 /**
  * Events → read-model rows, pure: each event becomes a partial row per table it touches, and the rows of
- * one key are merged by the table's rules (./tables.ts), so a batch becomes one row per key.
+ * one key are merged by the table's rules (./tables.ts), so a batch becomes one row per key. Texts are made
+ * storable first (U+0000 → U+FFFD, see storableText), so one old event with a NUL cannot fail its batch.
  */
 import type { Event } from '../../schemas/generated/types.ts';
 import {
   type CustomerRow,
   customers,
   type DecisionRow,
+  decisionColumns,
   mergeRows,
   type ReservationRow,
   type ResourceRow,
   reservations,
   resources,
+  storableRow,
   type TableSpec,
 } from './tables.ts';
 
@@ -186,8 +189,9 @@ export function decisionRowOf(event: Event): DecisionRow {
 
 function fold<R extends object>(spec: TableSpec<R>, rows: Iterable<R | undefined>): R[] {
   const byKey = new Map<string, R>();
-  for (const row of rows) {
-    if (!row) continue;
+  for (const raw of rows) {
+    if (!raw) continue;
+    const row = storableRow(spec.columns, raw);
     const key = String(row[spec.key]);
     const seen = byKey.get(key);
     byKey.set(key, seen ? mergeRows(spec, seen, row) : row);
@@ -198,7 +202,9 @@ function fold<R extends object>(spec: TableSpec<R>, rows: Iterable<R | undefined
 /** The rows a batch of events writes, one per key. */
 export function project(events: readonly Event[]): ReadModelRows {
   const decisions = new Map<string, DecisionRow>();
-  for (const event of events) decisions.set(event.eventId, decisionRowOf(event));
+  for (const event of events) {
+    decisions.set(event.eventId, storableRow(decisionColumns, decisionRowOf(event)));
+  }
   return {
     resources: fold(resources, events.map(resourceRowOf)),
     customers: fold(customers, events.map(customerRowOf)),

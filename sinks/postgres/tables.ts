@@ -31,6 +31,39 @@ export interface TableSpec<R> {
 
 type Row = Record<string, unknown>;
 
+/**
+ * What PostgreSQL's `text` cannot hold: U+0000. One NUL in one value fails the whole statement (SQLSTATE
+ * 22P05), so the event would be dead-lettered and its row lost. The edges refuse control characters
+ * (producers/commands.ts TEXT_RULES), but the events topic keeps what was written before, so the read model
+ * stores such a text with each U+0000 replaced by U+FFFD (the replacement character): everything else of the
+ * row is stored as sent. Every other character, control or not, is stored as it is.
+ */
+export const NUL_REPLACEMENT = '\uFFFD';
+
+/** A text as the read model stores it: U+0000 replaced by U+FFFD, nothing else changed. */
+export function storableText(value: string): string {
+  return value.includes('\u0000') ? value.replaceAll('\u0000', NUL_REPLACEMENT) : value;
+}
+
+/** The row with storableText applied to each `text` column; the same object when nothing needed it. */
+export function storableRow<R extends object>(
+  columns: { readonly [C in keyof R & string]: SqlType },
+  row: R,
+): R {
+  let out: Row | undefined;
+  for (const column in columns) {
+    if ((columns as Record<string, SqlType>)[column] !== 'text') continue;
+    const value = (row as Row)[column];
+    if (typeof value !== 'string') continue;
+    const stored = storableText(value);
+    if (stored !== value) {
+      out ??= { ...(row as Row) };
+      out[column] = stored;
+    }
+  }
+  return (out ?? row) as R;
+}
+
 function greater(a: unknown, b: unknown): boolean {
   if (a === null || a === undefined) return false;
   if (b === null || b === undefined) return true;

@@ -2,16 +2,21 @@
  * The PostgreSQL read-model sink against the real broker, registry and PostgreSQL: every test has its own
  * topics (prefix), consumer group and database.
  */
+import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PgReadModel } from '../../../api/services/read-model.ts';
 import type { Config } from '../../../common/config.ts';
 import { DLQ_HEADERS } from '../../../common/dead-letter.ts';
+import type { ResourceUpserted } from '../../../schemas/generated/types.ts';
 import { replayDeadLetters } from '../../../sinks/dlq-replay.ts';
 import { PostgresSink } from '../../../sinks/postgres/sink.ts';
 import { testConfig, testLogger } from '../../helpers.ts';
 import { type GeneratedStream, generateStream, shuffled } from '../../support/events.ts';
 import { createTestTopics, deleteTestTopics, EventWriter, header, readTopic } from '../../support/kafka.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
+import { reservationStory } from '../../support/reservation-events.ts';
 import { caughtUp, startTestWorker } from '../../support/sinks.ts';
 import { TcpProxy } from '../../support/tcp-proxy.ts';
 
@@ -284,6 +289,163 @@ describe('postgres sink', () => {
         since: new Date(Date.now() - 600_000),
       }),
     ).toMatchObject({ read: 4, applied: 1 });
+    await worker.stop();
+  });
+});
+
+/** A resource created by the decider, with a name and description as given. */
+function resourceUpserted(
+  resourceId: string,
+  capacity: number,
+  text: { name: string; description: string | null },
+) {
+  return {
+    type: 'ResourceUpserted',
+    eventId: randomUUID(),
+    causationCommandId: randomUUID(),
+    idempotencyKey: null,
+    decidedAt: Date.now() - 60_000,
+    resourceId,
+    actorId: 'admin-1',
+    resourceVersion: 1,
+    created: true,
+    ...text,
+    capacity,
+    unitPrice: { amountMinor: 2_500, currency: 'EUR' },
+    holdTimeoutMs: null,
+  } satisfies ResourceUpserted;
+}
+
+/** The API's read model over a test database. */
+function readModelOf(db: TestDatabase): PgReadModel {
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  cleanups.push(() => pool.end());
+  return new PgReadModel(pool);
+}
+
+describe('regression: a NUL in customer.fullName dead-lettered ReservationHeld and left a half row', () => {
+  it('stores the hold whole (NUL → U+FFFD), so its confirmation completes the row and availability counts it', async () => {
+    const { config, writer } = await topics();
+    const db = await createTestDatabase('pgsink-nul');
+    cleanups.push(() => db.drop());
+    const resourceId = `res-nul-${randomUUID().slice(0, 8)}`;
+    const story = reservationStory({
+      resourceId,
+      customer: { fullName: 'Ada\u0000Lovelace' },
+      resourceName: 'Room\u00001',
+      quantity: 2,
+    });
+    const held = story.held();
+    const sink = new PostgresSink({ url: db.url, logger: testLogger });
+    const worker = await startTestWorker(config, sink);
+    cleanups.push(() => worker.stop());
+    // As in production: the hold is decided and applied first, the confirmation comes after the charge.
+    await writer.write([
+      resourceUpserted(resourceId, 5, { name: 'Room\u00001', description: 'Sea view\u0000' }),
+      { ...held, idempotencyKey: 'order\u00001' },
+    ]);
+    await caughtUp(worker);
+    await writer.write([story.confirmed()]);
+    await caughtUp(worker);
+
+    expect(await counterTotal(worker.metrics.deadLetters)).toBe(0);
+    expect(sink.stats.incompleteReservations).toBe(0);
+    const [row] = await db.query<ReservationDbRow & { details_version: number; resource_name: string }>(
+      'SELECT * FROM reservations WHERE id = $1',
+      [story.reservationId],
+    );
+    expect(row).toMatchObject({
+      status: 'Confirmed',
+      version: 2,
+      start_at: new Date(held.start),
+      end_at: new Date(held.end),
+      quantity: 2,
+      details_version: 1,
+      resource_name: 'Room\uFFFD1',
+    });
+    expect(await db.query('SELECT full_name FROM customers WHERE id = $1', [story.customer.id])).toEqual([
+      { full_name: 'Ada\uFFFDLovelace' },
+    ]);
+    expect(await db.query('SELECT name, description FROM resources WHERE id = $1', [resourceId])).toEqual([
+      { name: 'Room\uFFFD1', description: 'Sea view\uFFFD' },
+    ]);
+    // The hold's decision is there too, so `Prefer: wait` on the request sees it.
+    expect(
+      await db.query('SELECT event_type, idempotency_key FROM decisions WHERE event_id = $1', [held.eventId]),
+    ).toEqual([{ event_type: 'ReservationHeld', idempotency_key: 'order\uFFFD1' }]);
+
+    // What the API serves: the whole reservation, and availability that counts its two units.
+    const readModel = readModelOf(db);
+    expect(await readModel.reservation(story.reservationId)).toMatchObject({
+      status: 'Confirmed',
+      start: new Date(held.start).toISOString(),
+      end: new Date(held.end).toISOString(),
+      quantity: 2,
+    });
+    const availability = await readModel.availability(resourceId, held.start, held.end);
+    expect(availability?.intervals).toEqual([
+      {
+        start: new Date(held.start).toISOString(),
+        end: new Date(held.end).toISOString(),
+        reserved: 2,
+        free: 3,
+      },
+    ]);
+    await worker.stop();
+  });
+
+  it('a dead-lettered hold leaves no half row that the read model serves; dlq:replay completes it', async () => {
+    const { config, kafka, writer } = await topics();
+    const db = await createTestDatabase('pgsink-halfrow');
+    cleanups.push(() => db.drop());
+    // A hold the read model refuses for good (as it refused a NUL before): a constraint it violates.
+    await db.query('ALTER TABLE reservations ADD CONSTRAINT test_small_quantities CHECK (quantity < 100)');
+    const resourceId = `res-half-${randomUUID().slice(0, 8)}`;
+    const story = reservationStory({ resourceId, quantity: 500 });
+    const held = story.held();
+    const sink = new PostgresSink({ url: db.url, logger: testLogger });
+    const worker = await startTestWorker(config, sink);
+    cleanups.push(() => worker.stop());
+    await writer.write([resourceUpserted(resourceId, 1_000, { name: 'Hall', description: null }), held]);
+    await caughtUp(worker);
+    await writer.write([story.confirmed()]);
+    await caughtUp(worker);
+
+    const letters = await readTopic(kafka, worker.deadLetterTopic);
+    expect(letters.map((m) => header(m.headers, 'ce_id'))).toEqual([held.eventId]);
+    // The confirmation is recorded (so the hold, once applied, converges to Confirmed) but marked
+    // incomplete: no terms, and the sink says so.
+    expect(
+      await db.query('SELECT status, details_version, start_at, quantity FROM reservations WHERE id = $1', [
+        story.reservationId,
+      ]),
+    ).toEqual([{ status: 'Confirmed', details_version: null, start_at: null, quantity: null }]);
+    expect(sink.stats.incompleteReservations).toBe(1);
+
+    const readModel = readModelOf(db);
+    expect(await readModel.reservation(story.reservationId)).toBeUndefined();
+    const listed = await readModel.reservations({ customerId: story.customer.id, limit: 10 });
+    expect(listed.items).toEqual([]);
+    expect(await readModel.reservations({ resourceId, limit: 10 })).toEqual({ items: [], next: null });
+
+    // The fix ships; replaying the dead letter applies the hold and the row is whole, served and counted.
+    await db.query('ALTER TABLE reservations DROP CONSTRAINT test_small_quantities');
+    const replaySink = new PostgresSink({ url: db.url, logger: testLogger });
+    await replaySink.start();
+    cleanups.push(() => replaySink.close());
+    expect(await replayDeadLetters({ config, logger: testLogger, sink: replaySink })).toMatchObject({
+      read: 1,
+      applied: 1,
+    });
+    expect(await readModel.reservation(story.reservationId)).toMatchObject({
+      status: 'Confirmed',
+      version: 2,
+      quantity: 500,
+      start: new Date(held.start).toISOString(),
+    });
+    expect((await readModel.reservations({ resourceId, limit: 10 })).items).toHaveLength(1);
+    const availability = await readModel.availability(resourceId, held.start, held.end);
+    expect(availability?.intervals).toMatchObject([{ reserved: 500, free: 500 }]);
     await worker.stop();
   });
 });
