@@ -9,7 +9,10 @@
  */
 import nodemailer, { type Transporter } from 'nodemailer';
 import addressparser from 'nodemailer/lib/addressparser';
+import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import { InvalidRecipientError, MailRejectedError, SmtpUnavailableError } from './errors.ts';
+import { buildMessage } from './mime.ts';
+import { hasControlCharacters, headerText } from './text.ts';
 
 /** One e-mail to one recipient. */
 export interface OutgoingMail {
@@ -36,8 +39,10 @@ export interface SmtpMailerOptions {
   readonly port: number;
   /** `Name <address>` */
   readonly from: string;
-  /** Connections kept open to the server. @default 4 */
+  /** Connections kept open to the server (nodemailer's pool `maxConnections`). @default 8 */
   readonly maxConnections?: number;
+  /** Messages over one connection before it is replaced (nodemailer's pool `maxMessages`). @default 1_000 */
+  readonly maxMessages?: number;
   /** Connect, greeting and socket inactivity timeouts. @default 10_000 */
   readonly timeoutMs?: number;
   /** TLS from the first byte (port 465). @default false: STARTTLS when the server offers it */
@@ -52,7 +57,7 @@ export interface SmtpMailerOptions {
  */
 export function singleMailbox(sink: string, address: string): string {
   const trimmed = address.trim();
-  if (trimmed === '' || /[\r\n]/.test(address)) {
+  if (trimmed === '' || hasControlCharacters(address)) {
     throw new InvalidRecipientError(sink, address, 'not an e-mail address');
   }
   const parsed = addressparser(trimmed, { flatten: true });
@@ -63,39 +68,48 @@ export function singleMailbox(sink: string, address: string): string {
   return trimmed;
 }
 
-/** Mail over SMTP through a pooled nodemailer transport. */
+/**
+ * Mail over SMTP through a pooled nodemailer transport: `maxConnections` connections stay open and each
+ * sends up to `maxMessages` mails before it is replaced, so a mail costs its four SMTP round trips
+ * (MAIL FROM, RCPT TO, DATA, the message), never a TCP and EHLO handshake. Mails sent while every
+ * connection is busy wait in the transport's queue. The message is built in one piece (./mime.ts) and
+ * handed over as `raw` with its envelope.
+ */
 export class SmtpMailer implements Mailer {
+  /** What the nodemailer transport was created with (the pool's size and turnover). */
+  readonly transportOptions: Readonly<SMTPPool.Options>;
   private readonly transport: Transporter;
   private readonly sink: string;
+  /** The sender's address alone, for MAIL FROM. */
+  private readonly envelopeFrom: string;
 
   constructor(private readonly options: SmtpMailerOptions) {
     this.sink = options.sinkName ?? 'notification';
-    const timeout = options.timeoutMs ?? 10_000;
-    this.transport = nodemailer.createTransport({
-      pool: true,
-      maxConnections: options.maxConnections ?? 4,
-      host: options.host,
-      port: options.port,
-      secure: options.secure ?? false,
-      connectionTimeout: timeout,
-      greetingTimeout: timeout,
-      socketTimeout: timeout,
-    });
+    this.envelopeFrom = addressparser(options.from, { flatten: true })[0]?.address || options.from;
+    this.transportOptions = Object.freeze(smtpTransportOptions(options));
+    this.transport = nodemailer.createTransport({ ...this.transportOptions });
   }
 
   async send(mail: OutgoingMail): Promise<{ response: string }> {
     const address = singleMailbox(this.sink, mail.to.address);
     try {
-      const info = await this.transport.sendMail({
+      const raw = buildMessage({
         from: this.options.from,
-        to: { name: mail.to.name.replace(/[\r\n]+/g, ' '), address },
-        subject: mail.subject,
+        // Free text from the events: one line without control characters, whoever built the mail.
+        to: { name: headerText(mail.to.name), address },
+        subject: headerText(mail.subject),
+        messageId: mail.messageId,
+        ...(mail.references ? { references: mail.references } : {}),
+        ...(mail.headers ? { headers: mail.headers } : {}),
         text: mail.text,
         html: mail.html,
-        messageId: mail.messageId,
-        ...(mail.references ? { references: mail.references, inReplyTo: mail.references } : {}),
-        headers: { ...mail.headers },
-        // A delivery report of ours is not wanted; the record of sent mail is in PostgreSQL.
+        boundaryKey: mail.messageId,
+      });
+      const info = await this.transport.sendMail({
+        envelope: { from: this.envelopeFrom, to: [address] },
+        raw,
+        messageId: mail.messageId, // or nodemailer draws random bytes for one it would never write
+        // Nothing is read from a path or a URL, whatever a message holds.
         disableFileAccess: true,
         disableUrlAccess: true,
       });
@@ -112,6 +126,22 @@ export class SmtpMailer implements Mailer {
   async close(): Promise<void> {
     this.transport.close();
   }
+}
+
+/** nodemailer's settings for a pooled SMTP transport from ours. */
+export function smtpTransportOptions(options: SmtpMailerOptions): SMTPPool.Options {
+  const timeout = options.timeoutMs ?? 10_000;
+  return {
+    pool: true,
+    maxConnections: options.maxConnections ?? 8,
+    maxMessages: options.maxMessages ?? 1_000,
+    host: options.host,
+    port: options.port,
+    secure: options.secure ?? false,
+    connectionTimeout: timeout,
+    greetingTimeout: timeout,
+    socketTimeout: timeout,
+  };
 }
 
 interface SmtpErrorFields {

@@ -8,6 +8,11 @@
  * redelivery, but with the same `Message-ID: <eventId@domain>`, so a mail client shows it once. Sending
  * only after writing a claim would lose the mail instead, and the contract is to lose nothing.
  *
+ * Throughput: a batch is read from PostgreSQL in three queries (contacts, addresses, mails already sent),
+ * its contacts kept in one statement, and its mails sent by reservation — each reservation's mails in
+ * order, up to `concurrency` reservations at a time over a pool of SMTP connections — and recorded a
+ * hundred at a time while the batch is still sending.
+ *
  * What is not mailed: events older than `maxEventAgeMs` and "held" mails past their payment deadline (too
  * late to help; a replay of the topic must not write to a month of customers), resource events, refusals of payment results (system traffic: the customer hears
  * about the expiry or the cancellation itself), DUPLICATE refusals (a client retry; the original was
@@ -18,7 +23,12 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../common/config.ts';
 import { forEachLimited } from '../../common/for-each-limited.ts';
-import type { Event, ReservationHeld, ReservationReopened } from '../../schemas/generated/types.ts';
+import type {
+  Event,
+  ReservationHeld,
+  ReservationRejected,
+  ReservationReopened,
+} from '../../schemas/generated/types.ts';
 import { describe } from '../runtime/errors.ts';
 import type { Sink, SinkEvent } from '../runtime/types.ts';
 import { type Mailer, SmtpMailer } from './mailer.ts';
@@ -28,8 +38,15 @@ import {
   notificationOptionsFromEnv,
   notificationRuntimeDefaults,
 } from './options.ts';
-import { type Contact, type NotificationStore, PgNotificationStore } from './store.ts';
+import {
+  type Address,
+  type Contact,
+  type NotificationStore,
+  PgNotificationStore,
+  type SentRecord,
+} from './store.ts';
 import { type Notification, type ReservationDetails, render } from './templates.ts';
+import { hasControlCharacters, headerText } from './text.ts';
 
 export interface NotificationSinkDeps {
   readonly mailer: Mailer;
@@ -53,8 +70,18 @@ export type NotificationStats = {
   stale: number;
 };
 
+/** An event about a reservation (resource events carry none). */
+type ReservationEvent = Extract<Event, { reservationId: string }>;
+
+/** What the store knew before a batch, updated in memory as the batch's events are read in order. */
+interface Known {
+  readonly contacts: Map<string, Contact>;
+  readonly addresses: Map<string, Address>;
+}
+
 /** A mail to send for an event: to whom, and what. */
 interface Plan {
+  readonly event: ReservationEvent;
   readonly notification: Notification;
   readonly reservationId: string;
   readonly customerId: string;
@@ -88,59 +115,113 @@ export class NotificationSink implements Sink {
     await Promise.allSettled([this.deps.mailer.close(), this.deps.store.close()]);
   }
 
+  /** The port the mails go out through. */
+  get mailer(): Mailer {
+    return this.deps.mailer;
+  }
+
   /** The Message-ID of the mail for an event. */
   messageIdOf(eventId: string): string {
     return `<${eventId}@${this.domain}>`;
   }
 
   /**
-   * Events grouped by reservation, each group in order, up to `concurrency` groups at a time; a group stops
-   * at its first failure. The batch fails with a retryable error if any group had one (mails already sent
-   * are skipped when it is retried), else with the first refusal (the runtime isolates it).
+   * Plans the batch's mails from what the store knew before it and the batch itself (read in order, as the
+   * sink used to read one event at a time), keeps its contacts, then sends: events grouped by reservation,
+   * each group in order, up to `concurrency` groups at a time; a group stops at its first failure. Mails
+   * the server accepted are recorded even when others failed. The batch fails with a retryable error if
+   * any group had one (mails already sent are skipped when it is retried), else with the first refusal
+   * (the runtime isolates it).
    */
   async handleBatch(events: readonly SinkEvent[]): Promise<void> {
-    const groups = new Map<string, SinkEvent[]>();
-    for (const e of events) {
-      if (!('reservationId' in e.event)) continue;
-      const group = groups.get(e.event.reservationId);
-      if (group) group.push(e);
-      else groups.set(e.event.reservationId, [e]);
+    const relevant: ReservationEvent[] = [];
+    for (const e of events) if ('reservationId' in e.event) relevant.push(e.event);
+    if (relevant.length === 0) return;
+    const { store } = this.deps;
+    const [contacts, addresses, sent] = await Promise.all([
+      store.contactsFor(unique(relevant.map((e) => e.reservationId))),
+      store.addressesOf(unique(relevant.filter(mailableRefusal).map((e) => e.customerId))),
+      store.sentAmong(unique(relevant.map((e) => e.eventId))),
+    ]);
+    const known: Known = { contacts, addresses };
+    const remember = new Map<string, Contact>();
+    const planned = new Set<string>();
+    const groups = new Map<string, Plan[]>();
+    for (const event of relevant) {
+      if (event.type === 'ReservationHeld' || event.type === 'ReservationReopened') {
+        const contact = this.keep(contactOf(event), known);
+        if (contact) remember.set(contact.reservationId, contact);
+      }
+      const stale = this.staleness(event);
+      if (stale) {
+        this.stats.stale += 1;
+        this.logger.debug({ eventId: event.eventId, type: event.type, why: stale }, 'not mailed: stale');
+        continue;
+      }
+      const plan = this.plan(event, known);
+      if (!plan) continue;
+      if (sent.has(event.eventId) || planned.has(event.eventId)) {
+        this.stats.alreadySent += 1;
+        continue;
+      }
+      planned.add(event.eventId);
+      const group = groups.get(event.reservationId);
+      if (group) group.push(plan);
+      else groups.set(event.reservationId, [plan]);
     }
+    // Kept before anything is sent, as before: a contact outlives a mail that fails.
+    await store.rememberContacts([...remember.values()]);
+
+    const log = new SentLog(store, this.options.recordEvery);
     const failures: unknown[] = [];
     await forEachLimited([...groups.values()], this.options.concurrency, async (group) => {
-      for (const e of group) {
+      for (const plan of group) {
         try {
-          await this.apply(e.event);
+          log.add(await this.send(plan));
         } catch (error) {
           failures.push(error);
           return;
         }
       }
     });
+    await log.close().catch((error: unknown) => failures.push(error));
     if (failures.length === 0) return;
     throw failures.find((f) => describe(f).retryable) ?? failures[0];
   }
 
-  private async apply(event: Event): Promise<void> {
-    const { store, mailer } = this.deps;
-    if (event.type === 'ReservationHeld' || event.type === 'ReservationReopened') {
-      await store.rememberContact(contactOf(event));
+  /**
+   * Keeps a contact in `known` unless a newer version is kept; returns it if kept. A contact whose address
+   * holds control characters is not kept: no mail can ever reach it (its own mail is refused by the mailer
+   * and dead-lettered), and a later event must not mail a cleaned-up address that may be someone else's.
+   */
+  private keep(contact: Contact, known: Known): Contact | undefined {
+    if (hasControlCharacters(contact.email)) {
+      this.logger.warn(
+        { reservationId: contact.reservationId, email: JSON.stringify(contact.email) },
+        'contact not kept: its address holds control characters',
+      );
+      return undefined;
     }
-    const stale = this.staleness(event);
-    if (stale) {
-      this.stats.stale += 1;
-      this.logger.debug({ eventId: event.eventId, type: event.type, why: stale }, 'not mailed: stale');
-      return;
+    const kept = known.contacts.get(contact.reservationId);
+    if (kept && kept.version >= contact.version) return undefined;
+    known.contacts.set(contact.reservationId, contact);
+    const address = known.addresses.get(contact.customerId);
+    if (!address || address.updatedAt <= contact.updatedAt) {
+      known.addresses.set(contact.customerId, {
+        fullName: contact.fullName,
+        email: contact.email,
+        updatedAt: contact.updatedAt,
+      });
     }
-    const plan = await this.plan(event);
-    if (!plan) return;
-    if (await store.wasSent(event.eventId)) {
-      this.stats.alreadySent += 1;
-      return;
-    }
+    return contact;
+  }
+
+  /** Sends one planned mail; resolves with its record once the server accepted it. */
+  private async send(plan: Plan): Promise<SentRecord> {
+    const { event } = plan;
     const mail = render(plan.notification);
     const messageId = this.messageIdOf(event.eventId);
-    const { response } = await mailer.send({
+    const { response } = await this.deps.mailer.send({
       messageId,
       to: { name: plan.name, address: plan.email },
       subject: mail.subject,
@@ -153,7 +234,9 @@ export class NotificationSink implements Sink {
         'X-Slotstream-Reservation-Id': plan.reservationId,
       },
     });
-    await store.recordSent({
+    this.stats.sent += 1;
+    this.logger.debug({ eventId: event.eventId, type: event.type, to: plan.email }, 'notification sent');
+    return {
       eventId: event.eventId,
       eventType: event.type,
       reservationId: plan.reservationId,
@@ -162,9 +245,9 @@ export class NotificationSink implements Sink {
       subject: mail.subject,
       messageId,
       smtpResponse: response.slice(0, 500),
-    });
-    this.stats.sent += 1;
-    this.logger.debug({ eventId: event.eventId, type: event.type, to: plan.email }, 'notification sent');
+      // Recorded later, with others: keep the moment the server accepted it (monotonic, sub-ms).
+      sentAt: performance.timeOrigin + performance.now(),
+    };
   }
 
   /** Why a mail for this event would come too late to be of use, if it would. */
@@ -185,61 +268,60 @@ export class NotificationSink implements Sink {
   }
 
   /** The mail an event calls for, or undefined for none. */
-  private async plan(event: Event): Promise<Plan | undefined> {
+  private plan(event: ReservationEvent, known: Known): Plan | undefined {
     switch (event.type) {
       case 'ReservationHeld':
       case 'ReservationReopened': {
         const contact = contactOf(event);
         const kind = event.type === 'ReservationHeld' ? 'held' : 'reopened';
-        return planFor(contact, { kind, reservation: detailsOf(contact) });
+        return planFor(event, contact, { kind, reservation: detailsOf(contact) });
       }
       case 'ReservationConfirmed':
       case 'ReservationPaymentFailed':
       case 'ReservationCancelled':
       case 'ReservationExpired':
       case 'ReservationCompleted': {
-        const contact = await this.deps.store.contactFor(event.reservationId);
+        const contact = known.contacts.get(event.reservationId);
         if (!contact) return this.noAddress(event, 'no ReservationHeld or ReservationReopened seen for it');
         const reservation = detailsOf(contact);
         switch (event.type) {
           case 'ReservationConfirmed':
-            return planFor(contact, {
+            return planFor(event, contact, {
               kind: 'confirmed',
               reservation,
               paid: event.price,
               paymentReference: event.paymentReference,
             });
           case 'ReservationPaymentFailed':
-            return planFor(contact, {
+            return planFor(event, contact, {
               kind: 'payment_failed',
               reservation,
               failureReason: event.failureReason,
             });
           case 'ReservationCancelled':
-            return planFor(contact, {
+            return planFor(event, contact, {
               kind: 'cancelled',
               reservation,
               reason: event.reason,
               refundDue: event.previousStatus === 'Confirmed',
             });
           case 'ReservationExpired':
-            return planFor(contact, { kind: 'expired', reservation });
+            return planFor(event, contact, { kind: 'expired', reservation });
           default:
-            return planFor(contact, { kind: 'completed', reservation });
+            return planFor(event, contact, { kind: 'completed', reservation });
         }
       }
       case 'ReservationRejected': {
-        if (event.commandType === 'RecordPaymentResult' || event.reason === 'DUPLICATE') return undefined;
+        if (!mailableRefusal(event)) return undefined;
         // Write to whoever made the request; show the reservation only if it is theirs.
-        const contact = await this.deps.store.contactFor(event.reservationId);
+        const contact = known.contacts.get(event.reservationId);
         const own = contact?.customerId === event.customerId ? contact : undefined;
-        const address = own
-          ? { fullName: own.fullName, email: own.email }
-          : await this.deps.store.addressOf(event.customerId);
+        const address = own ?? known.addresses.get(event.customerId);
         // Expected for a first request that is refused: the refusal names only the customer id.
         if (!address)
           return this.noAddress(event, `no address known for customer ${event.customerId}`, 'debug');
         return {
+          event,
           notification: {
             kind: 'rejected',
             customerName: address.fullName,
@@ -269,14 +351,28 @@ export class NotificationSink implements Sink {
   }
 }
 
+/** Refusals the customer hears about: not payment results (system traffic), not DUPLICATE (a retry). */
+function mailableRefusal(event: ReservationEvent): event is ReservationRejected {
+  return (
+    event.type === 'ReservationRejected' &&
+    event.commandType !== 'RecordPaymentResult' &&
+    event.reason !== 'DUPLICATE'
+  );
+}
+
+/**
+ * The contact an event gives. Names are display text, kept as one line without control characters (a NUL
+ * would make PostgreSQL refuse the row, and must reach no mail); the address is kept as it is, to be
+ * accepted or refused as one mailbox.
+ */
 function contactOf(e: ReservationHeld | ReservationReopened): Contact {
   return {
     reservationId: e.reservationId,
     customerId: e.customer.id,
-    fullName: e.customer.fullName,
+    fullName: headerText(e.customer.fullName),
     email: e.customer.email,
     resourceId: e.resourceId,
-    resourceName: e.resourceName,
+    resourceName: headerText(e.resourceName),
     start: e.start,
     end: e.end,
     quantity: e.quantity,
@@ -300,14 +396,55 @@ function detailsOf(c: Contact): ReservationDetails {
   };
 }
 
-function planFor(contact: Contact, notification: Notification): Plan {
+function planFor(event: ReservationEvent, contact: Contact, notification: Notification): Plan {
   return {
+    event,
     notification,
     reservationId: contact.reservationId,
     customerId: contact.customerId,
     name: contact.fullName,
     email: contact.email,
   };
+}
+
+function unique<T>(items: readonly T[]): T[] {
+  return [...new Set(items)];
+}
+
+/**
+ * Records of accepted mails, written `every` at a time while the batch is still sending (one statement
+ * each, one after the other), and the rest at `close`, which rejects if any write failed.
+ */
+class SentLog {
+  private pending: SentRecord[] = [];
+  private writes: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly store: NotificationStore,
+    private readonly every: number,
+  ) {}
+
+  add(record: SentRecord): void {
+    this.pending.push(record);
+    if (this.pending.length >= this.every) this.write();
+  }
+
+  async close(): Promise<void> {
+    if (this.pending.length > 0) this.write();
+    await this.writes;
+    if (this.failure) throw this.failure.error;
+  }
+
+  private write(): void {
+    const records = this.pending;
+    this.pending = [];
+    this.writes = this.writes.then(() =>
+      this.store.recordSent(records).catch((error: unknown) => {
+        this.failure ??= { error };
+      }),
+    );
+  }
 }
 
 /** The domain of `Name <user@domain>` or `user@domain`; `slotstream.local` if there is none. */
@@ -336,7 +473,8 @@ export function createNotificationSink(
       host: smtp.host,
       port: smtp.port,
       from: config.smtp.from,
-      maxConnections: options.concurrency,
+      maxConnections: options.smtpMaxConnections,
+      maxMessages: options.smtpMaxMessages,
       timeoutMs: options.smtpTimeoutMs,
     }),
     store: new PgNotificationStore({ url: config.postgres.url, logger }),

@@ -5,6 +5,9 @@
  *   partition and the sink reads it in order, so the contact is there before any later event needs it.
  * - `sent_notifications`: one row per event whose mail the SMTP server accepted; checked before sending,
  *   written after.
+ *
+ * Every method takes a whole batch and is one statement, one round trip: the sink reads what it needs for
+ * a batch in three queries, then records sent mails a hundred at a time (./sink.ts).
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -40,18 +43,30 @@ export interface SentRecord {
   readonly subject: string;
   readonly messageId: string;
   readonly smtpResponse: string | null;
+  /** When the server accepted it, epoch ms (fractions kept: a reservation's mails may be sub-ms apart). */
+  readonly sentAt: number;
 }
 
-/** The port. */
+/** Where to write to a customer, and when that address was last seen. */
+export interface Address {
+  readonly fullName: string;
+  readonly email: string;
+  /** decidedAt of the event it came from, epoch ms. */
+  readonly updatedAt: number;
+}
+
+/** The port: every method handles a batch in one round trip. */
 export interface NotificationStore {
   start(): Promise<void>;
-  /** Keeps the contact unless a newer version is already kept. */
-  rememberContact(contact: Contact): Promise<void>;
-  contactFor(reservationId: string): Promise<Contact | undefined>;
-  /** The newest known name and address of a customer (from any of their reservations). */
-  addressOf(customerId: string): Promise<{ fullName: string; email: string } | undefined>;
-  wasSent(eventId: string): Promise<boolean>;
-  recordSent(record: SentRecord): Promise<void>;
+  /** Keeps each contact unless a newer version of it is kept already; at most one per reservation. */
+  rememberContacts(contacts: readonly Contact[]): Promise<void>;
+  /** The contacts kept for these reservations, by reservation id. */
+  contactsFor(reservationIds: readonly string[]): Promise<Map<string, Contact>>;
+  /** The newest known name and address of each of these customers (from any of their reservations). */
+  addressesOf(customerIds: readonly string[]): Promise<Map<string, Address>>;
+  /** Those of these event ids whose mail was sent already. */
+  sentAmong(eventIds: readonly string[]): Promise<Set<string>>;
+  recordSent(records: readonly SentRecord[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -81,6 +96,12 @@ export interface PgNotificationStoreOptions {
   readonly poolSize?: number;
 }
 
+/** PostgreSQL text cannot hold U+0000; the sink cleans what it stores, this is the last guard. */
+const pgText = (value: string): string => (value.includes('\u0000') ? value.replaceAll('\u0000', '') : value);
+
+/** Epoch ms as the seconds to_timestamp() takes. */
+const seconds = (epochMs: number) => epochMs / 1000;
+
 /** The store in PostgreSQL. */
 export class PgNotificationStore implements NotificationStore {
   private readonly db: SinkPool;
@@ -102,12 +123,36 @@ export class PgNotificationStore implements NotificationStore {
     await this.db.requireTables(['sent_notifications', 'notification_contacts']);
   }
 
-  async rememberContact(c: Contact): Promise<void> {
+  async rememberContacts(contacts: readonly Contact[]): Promise<void> {
+    if (contacts.length === 0) return;
+    // Sorted by key, so two writers (a worker and dlq:replay) lock rows in the same order.
+    const rows = [...contacts]
+      .sort((a, b) => (a.reservationId < b.reservationId ? -1 : a.reservationId > b.reservationId ? 1 : 0))
+      .map((c) => ({
+        reservation_id: c.reservationId,
+        customer_id: pgText(c.customerId),
+        full_name: pgText(c.fullName),
+        email: pgText(c.email),
+        resource_id: pgText(c.resourceId),
+        resource_name: pgText(c.resourceName),
+        start_at: seconds(c.start),
+        end_at: seconds(c.end),
+        quantity: c.quantity,
+        price_minor: c.price.amountMinor,
+        currency: pgText(c.price.currency),
+        hold_expires_at: seconds(c.holdExpiresAt),
+        version: c.version,
+        updated_at: seconds(c.updatedAt),
+      }));
     await this.query(
       `INSERT INTO notification_contacts AS n (reservation_id, customer_id, full_name, email, resource_id,
          resource_name, start_at, end_at, quantity, price_minor, currency, hold_expires_at, version, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7 / 1000.0), to_timestamp($8 / 1000.0), $9, $10, $11,
-         to_timestamp($12 / 1000.0), $13, to_timestamp($14 / 1000.0))
+       SELECT reservation_id, customer_id, full_name, email, resource_id, resource_name, to_timestamp(start_at),
+         to_timestamp(end_at), quantity, price_minor, currency, to_timestamp(hold_expires_at), version,
+         to_timestamp(updated_at)
+       FROM json_to_recordset($1::json) AS r(reservation_id uuid, customer_id text, full_name text, email text,
+         resource_id text, resource_name text, start_at float8, end_at float8, quantity integer,
+         price_minor bigint, currency text, hold_expires_at float8, version integer, updated_at float8)
        ON CONFLICT (reservation_id) DO UPDATE SET
          customer_id = EXCLUDED.customer_id, full_name = EXCLUDED.full_name, email = EXCLUDED.email,
          resource_id = EXCLUDED.resource_id, resource_name = EXCLUDED.resource_name,
@@ -115,78 +160,96 @@ export class PgNotificationStore implements NotificationStore {
          price_minor = EXCLUDED.price_minor, currency = EXCLUDED.currency,
          hold_expires_at = EXCLUDED.hold_expires_at, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
        WHERE n.version < EXCLUDED.version`,
-      [
-        c.reservationId,
-        c.customerId,
-        c.fullName,
-        c.email,
-        c.resourceId,
-        c.resourceName,
-        c.start,
-        c.end,
-        c.quantity,
-        c.price.amountMinor,
-        c.price.currency,
-        c.holdExpiresAt,
-        c.version,
-        c.updatedAt,
-      ],
+      [JSON.stringify(rows)],
     );
   }
 
-  async contactFor(reservationId: string): Promise<Contact | undefined> {
-    const [row] = await this.query<ContactRow>(
-      'SELECT * FROM notification_contacts WHERE reservation_id = $1',
-      [reservationId],
+  async contactsFor(reservationIds: readonly string[]): Promise<Map<string, Contact>> {
+    const found = new Map<string, Contact>();
+    if (reservationIds.length === 0) return found;
+    const rows = await this.query<ContactRow>(
+      'SELECT * FROM notification_contacts WHERE reservation_id = ANY($1::uuid[])',
+      [reservationIds],
     );
-    if (!row) return undefined;
-    return {
-      reservationId: row.reservation_id,
-      customerId: row.customer_id,
-      fullName: row.full_name,
-      email: row.email,
-      resourceId: row.resource_id,
-      resourceName: row.resource_name,
-      start: row.start_at.getTime(),
-      end: row.end_at.getTime(),
-      quantity: row.quantity,
-      price: { amountMinor: Number(row.price_minor), currency: row.currency },
-      holdExpiresAt: row.hold_expires_at.getTime(),
-      version: row.version,
-      updatedAt: row.updated_at.getTime(),
-    };
+    const byKey = new Map(reservationIds.map((id) => [id.toLowerCase(), id]));
+    for (const row of rows) {
+      found.set(byKey.get(row.reservation_id) ?? row.reservation_id, {
+        reservationId: byKey.get(row.reservation_id) ?? row.reservation_id,
+        customerId: row.customer_id,
+        fullName: row.full_name,
+        email: row.email,
+        resourceId: row.resource_id,
+        resourceName: row.resource_name,
+        start: row.start_at.getTime(),
+        end: row.end_at.getTime(),
+        quantity: row.quantity,
+        price: { amountMinor: Number(row.price_minor), currency: row.currency },
+        holdExpiresAt: row.hold_expires_at.getTime(),
+        version: row.version,
+        updatedAt: row.updated_at.getTime(),
+      });
+    }
+    return found;
   }
 
-  async addressOf(customerId: string): Promise<{ fullName: string; email: string } | undefined> {
-    const [row] = await this.query<{ full_name: string; email: string }>(
-      `SELECT full_name, email FROM notification_contacts WHERE customer_id = $1
-        ORDER BY updated_at DESC LIMIT 1`,
-      [customerId],
+  async addressesOf(customerIds: readonly string[]): Promise<Map<string, Address>> {
+    const found = new Map<string, Address>();
+    if (customerIds.length === 0) return found;
+    const rows = await this.query<{
+      customer_id: string;
+      full_name: string;
+      email: string;
+      updated_at: Date;
+    }>(
+      `SELECT DISTINCT ON (customer_id) customer_id, full_name, email, updated_at
+         FROM notification_contacts WHERE customer_id = ANY($1::text[])
+        ORDER BY customer_id, updated_at DESC`,
+      [customerIds.map(pgText)],
     );
-    return row ? { fullName: row.full_name, email: row.email } : undefined;
+    for (const row of rows) {
+      found.set(row.customer_id, {
+        fullName: row.full_name,
+        email: row.email,
+        updatedAt: row.updated_at.getTime(),
+      });
+    }
+    return found;
   }
 
-  async wasSent(eventId: string): Promise<boolean> {
-    const rows = await this.query('SELECT 1 FROM sent_notifications WHERE event_id = $1', [eventId]);
-    return rows.length > 0;
+  async sentAmong(eventIds: readonly string[]): Promise<Set<string>> {
+    if (eventIds.length === 0) return new Set();
+    const rows = await this.query<{ event_id: string }>(
+      'SELECT event_id::text FROM sent_notifications WHERE event_id = ANY($1::uuid[])',
+      [eventIds],
+    );
+    const sent = new Set(rows.map((r) => r.event_id));
+    return new Set(eventIds.filter((id) => sent.has(id.toLowerCase())));
   }
 
-  async recordSent(r: SentRecord): Promise<void> {
+  async recordSent(records: readonly SentRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const rows = [...records]
+      .sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0))
+      .map((r) => ({
+        event_id: r.eventId,
+        event_type: r.eventType,
+        reservation_id: r.reservationId,
+        customer_id: pgText(r.customerId),
+        recipient: pgText(r.recipient),
+        subject: pgText(r.subject),
+        message_id: pgText(r.messageId),
+        smtp_response: r.smtpResponse === null ? null : pgText(r.smtpResponse),
+        sent_at: seconds(r.sentAt),
+      }));
     await this.query(
       `INSERT INTO sent_notifications (event_id, event_type, reservation_id, customer_id, recipient, subject,
-         message_id, smtp_response)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         message_id, smtp_response, sent_at)
+       SELECT event_id, event_type, reservation_id, customer_id, recipient, subject, message_id, smtp_response,
+         to_timestamp(sent_at)
+       FROM json_to_recordset($1::json) AS r(event_id uuid, event_type text, reservation_id uuid,
+         customer_id text, recipient text, subject text, message_id text, smtp_response text, sent_at float8)
        ON CONFLICT (event_id) DO NOTHING`,
-      [
-        r.eventId,
-        r.eventType,
-        r.reservationId,
-        r.customerId,
-        r.recipient,
-        r.subject,
-        r.messageId,
-        r.smtpResponse,
-      ],
+      [JSON.stringify(rows)],
     );
   }
 

@@ -2,9 +2,11 @@
  * The customer e-mails: one template per kind of notification, each rendered as a subject, a plain-text
  * body and an HTML body, in the customer's name, with the reservation's resource, period and price. Pure
  * functions of their input: no clock, no I/O. Times are shown in UTC (the contract has no customer time
- * zone); every value put into HTML is escaped, and line breaks never reach a header.
+ * zone); every value put into HTML is escaped, line breaks never reach a header and control characters
+ * (a NUL in a customer's name) reach neither a header nor a body (./text.ts).
  */
 import type { Money, ReservationRejectionReason, ReservationStatus } from '../../schemas/generated/types.ts';
+import { bodyText, headerText } from './text.ts';
 
 /** What the e-mails say about a reservation (from its newest ReservationHeld / ReservationReopened). */
 export interface ReservationDetails {
@@ -84,15 +86,29 @@ export function formatTime(ms: number): string {
   return `${TIME.format(new Date(ms))} UTC`;
 }
 
+/** One formatter per currency code: building an Intl.NumberFormat costs more than rendering a whole mail. */
+const MONEY = new Map<string, { format: Intl.NumberFormat; digits: number } | null>();
+
+function moneyFormat(currency: string): { format: Intl.NumberFormat; digits: number } | null {
+  let cached = MONEY.get(currency);
+  if (cached === undefined) {
+    try {
+      const format = new Intl.NumberFormat('en-GB', { style: 'currency', currency });
+      cached = { format, digits: format.resolvedOptions().maximumFractionDigits ?? 2 };
+    } catch {
+      cached = null; // not a currency code Intl knows
+    }
+    // Codes come from events: bound the cache, since any three letters pass the schema.
+    if (MONEY.size < 1_000) MONEY.set(currency, cached);
+  }
+  return cached;
+}
+
 /** `€12.50`, from minor units and the currency's own number of decimals; `12.50 XYZ` for an unknown code. */
 export function formatMoney(money: Money): string {
-  try {
-    const format = new Intl.NumberFormat('en-GB', { style: 'currency', currency: money.currency });
-    const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-    return format.format(money.amountMinor / 10 ** digits);
-  } catch {
-    return `${(money.amountMinor / 100).toFixed(2)} ${money.currency}`;
-  }
+  const known = moneyFormat(money.currency);
+  if (known) return known.format.format(money.amountMinor / 10 ** known.digits);
+  return `${(money.amountMinor / 100).toFixed(2)} ${headerText(money.currency)}`;
 }
 
 export function escapeHtml(value: string): string {
@@ -104,10 +120,9 @@ export function escapeHtml(value: string): string {
     .replace(/'/g, '&#39;');
 }
 
-/** Collapses every run of whitespace (line breaks included) to one space: safe in a header. */
+/** One line for a subject: whitespace collapsed, control characters removed, at most `max` characters. */
 function oneLine(value: string, max = 120): string {
-  const flat = value.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return headerText(value, max);
 }
 
 const REASONS: Record<ReservationRejectionReason, string> = {
@@ -167,21 +182,27 @@ function detailsRows(r: ReservationDetails, priceLabel = 'Price'): (readonly [st
   ];
 }
 
+/**
+ * The mail from its parts. Every piece of text passes here: paragraphs keep their line breaks and lose
+ * other control characters, the greeting and table cells are one line, the subject is one short line, and
+ * HTML gets the same text escaped.
+ */
 function compose(subject: string, greetingName: string, blocks: readonly Block[]): RenderedMail {
-  const textParts = [`Hello ${greetingName},`];
-  const htmlParts = [`<p>Hello ${escapeHtml(greetingName)},</p>`];
+  const name = headerText(greetingName);
+  const textParts = [`Hello ${name},`];
+  const htmlParts = [`<p>Hello ${escapeHtml(name)},</p>`];
   for (const block of blocks) {
-    if (block.text) {
-      textParts.push(block.text);
-      htmlParts.push(`<p>${escapeHtml(block.text)}</p>`);
+    const paragraph = bodyText(block.text);
+    if (paragraph) {
+      textParts.push(paragraph);
+      htmlParts.push(`<p>${escapeHtml(paragraph)}</p>`);
     }
     if (block.rows) {
-      const width = Math.max(...block.rows.map(([label]) => label.length));
-      textParts.push(
-        block.rows.map(([label, value]) => `  ${`${label}:`.padEnd(width + 2)}${value}`).join('\n'),
-      );
+      const rows = block.rows.map(([label, value]) => [headerText(label), headerText(value)] as const);
+      const width = Math.max(...rows.map(([label]) => label.length));
+      textParts.push(rows.map(([label, value]) => `  ${`${label}:`.padEnd(width + 2)}${value}`).join('\n'));
       htmlParts.push(
-        `<table role="presentation" cellpadding="4">${block.rows
+        `<table role="presentation" cellpadding="4">${rows
           .map(
             ([label, value]) =>
               `<tr><th align="left">${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`,

@@ -49,7 +49,7 @@ export function mailWithMessageId(messageId: string): Promise<MailpitSummary[]> 
   return searchMail(`message-id:"${messageId.replace(/^<|>$/g, '')}"`);
 }
 
-/** Waits until `count` messages to `address` have arrived; returns them in full, oldest first. */
+/** Waits until `count` messages to `address` have arrived; returns them in full, in arrival order. */
 export async function waitForMail(
   address: string,
   count: number,
@@ -62,6 +62,26 @@ export async function waitForMail(
     },
     { timeoutMs, intervalMs: 200, what },
   );
-  const ordered = [...found].sort((a, b) => a.Created.localeCompare(b.Created));
+  // Mailpit lists newest first and stamps arrivals to the millisecond: mails a few hundred microseconds
+  // apart share a stamp, and then its list (newest stored first) is the only order left. Reversed, it is
+  // oldest first; the stable sort keeps that order among equal stamps.
+  const ordered = [...found].reverse().sort((a, b) => a.Created.localeCompare(b.Created));
   return Promise.all(ordered.map((m) => readMail(m.ID)));
+}
+
+/**
+ * Deletes the messages matching a Mailpit search (`DELETE /api/v1/search`). Mailpit is shared by every
+ * suite and engineer: pass a query only your own messages match (a recipient domain of your own).
+ */
+export async function deleteMail(query: string): Promise<void> {
+  if (!query.trim()) throw new Error('deleteMail needs a query: an empty one would delete every message');
+  const res = await fetch(`${base()}/api/v1/search?query=${encodeURIComponent(query)}`, { method: 'DELETE' });
+  if (!res.ok) throw new Error(`Mailpit delete answered ${res.status}`);
+}
+
+/** How many messages Mailpit holds (it keeps at most its `--max`, dropping the oldest). */
+export async function mailCount(): Promise<number> {
+  const res = await fetch(`${base()}/api/v1/info`);
+  if (!res.ok) throw new Error(`Mailpit info answered ${res.status}`);
+  return ((await res.json()) as { Messages: number }).Messages;
 }

@@ -4,14 +4,17 @@
  * sink talks to Mailpit through a fault-injecting TCP proxy (test/support/tcp-proxy.ts) whose `down()`
  * refuses connections like a stopped server.
  */
+
+import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../common/config.ts';
+import type { Event } from '../../../schemas/generated/types.ts';
 import { createNotificationSink } from '../../../sinks/notification/sink.ts';
 import type { SinkWorker } from '../../../sinks/runtime/worker.ts';
 import { eventually, testConfig, testLogger, uniqueName } from '../../helpers.ts';
 import { createTestTopics, deleteTestTopics, EventWriter, header, readTopic } from '../../support/kafka.ts';
-import { mailTo, mailWithMessageId, waitForMail } from '../../support/mailpit.ts';
+import { deleteMail, mailTo, mailWithMessageId, searchMail, waitForMail } from '../../support/mailpit.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.ts';
 import { reservationStory } from '../../support/reservation-events.ts';
 import { caughtUp, startTestWorker } from '../../support/sinks.ts';
@@ -167,6 +170,81 @@ describe('the notification sink on Kafka, PostgreSQL and Mailpit', () => {
       `${held.eventId}@slotstream.local`,
       `${held.eventId}@slotstream.local`,
     ]);
+    await replay.stop(); // as above: the next tests count on one group only
+  });
+  it('mails many reservations at once: every mail arrives exactly once, each reservation’s in order', async () => {
+    await caughtUp(worker);
+    const domain = `${randomUUID().slice(0, 8)}.concurrent.example.test`;
+    const stories = Array.from({ length: 60 }, (_, i) =>
+      reservationStory({ customer: { email: `c${i}@${domain}` } }),
+    );
+    const byStory = stories.map((r) => [r.held(), r.confirmed(), r.cancelled('Confirmed')]);
+    // As partitions deliver them: the reservations interleaved, each one's events in order.
+    const events: Event[] = [];
+    for (let step = 0; step < 3; step++) for (const story of byStory) events.push(story[step] as Event);
+    try {
+      await writer.write(events);
+      const arrived = await eventually(
+        async () => {
+          const found = await searchMail(`to:"${domain}"`);
+          return found.length >= events.length ? found : undefined;
+        },
+        { timeoutMs: 60_000, what: `${events.length} mails to ${domain}` },
+      );
+      await caughtUp(worker);
+      await new Promise((r) => setTimeout(r, 500)); // a duplicate would have arrived by now
+      const all = await searchMail(`to:"${domain}"`);
+      expect(all.length).toBe(arrived.length);
+      const byMessageId = new Map(all.map((m) => [m.MessageID, m]));
+      expect(byMessageId.size).toBe(events.length); // exactly once each
+      for (const story of byStory) {
+        const mails = story.map((e) => byMessageId.get(`${e.eventId}@slotstream.local`));
+        expect(mails.every(Boolean)).toBe(true);
+        // Mailpit stamps each mail on arrival (ms): a reservation's next mail leaves only after the server
+        // accepted the previous one, so the stamps never go backwards.
+        const created = mails.map((m) => Date.parse(m?.Created ?? ''));
+        expect(created).toEqual([...created].sort((a, b) => a - b));
+        expect(mails.map((m) => m?.Subject.split(':')[0])).toEqual([
+          'Reservation held',
+          'Reservation confirmed',
+          'Reservation cancelled',
+        ]);
+      }
+      const sent = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM sent_notifications WHERE reservation_id = ANY($1::uuid[])',
+        [stories.map((r) => r.reservationId)],
+      );
+      expect(sent[0]?.n).toBe(events.length);
+    } finally {
+      await deleteMail(`to:"${domain}"`);
+    }
+  });
+
+  it('regression: a NUL in the customer’s name is mailed, without it, not dead-lettered', async () => {
+    await caughtUp(worker);
+    const r = reservationStory({
+      customer: { fullName: 'Ada\u0000 Lovelace\u0007' },
+      resourceName: 'Rooftop\u0000 table',
+    });
+    const held = r.held();
+    const confirmed = r.confirmed();
+    await writer.write([held, confirmed]);
+    const [heldMail, confirmedMail] = await waitForMail(r.customer.email, 2);
+    expect(heldMail?.To).toEqual([{ Name: 'Ada Lovelace', Address: r.customer.email }]);
+    expect(heldMail?.Subject).toMatch(/^Reservation held: Rooftop table, please pay by /);
+    expect(heldMail?.Text).toContain('Hello Ada Lovelace,');
+    expect(confirmedMail?.MessageID).toBe(`${confirmed.eventId}@slotstream.local`);
+    for (const mail of [heldMail, confirmedMail]) {
+      expect(`${mail?.Subject}${mail?.Text}${mail?.HTML}`).not.toMatch(/(?![\t\r\n])\p{Cc}/u);
+    }
+    const [contact] = await db.query<{ full_name: string }>(
+      'SELECT full_name FROM notification_contacts WHERE reservation_id = $1',
+      [r.reservationId],
+    );
+    expect(contact?.full_name).toBe('Ada Lovelace');
+    await caughtUp(worker);
+    const letters = await readTopic(kafka, `${config.kafka.topicPrefix}reservations.events.dlq.notification`);
+    expect(letters.map((l) => header(l.headers, 'ce_id'))).not.toContain(held.eventId);
   });
 });
 
