@@ -12,6 +12,7 @@ import addressparser from 'nodemailer/lib/addressparser';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import { InvalidRecipientError, MailRejectedError, SmtpUnavailableError } from './errors.ts';
 import { buildMessage } from './mime.ts';
+import { notificationDefaults } from './options.ts';
 import { hasControlCharacters, headerText } from './text.ts';
 
 /** One e-mail to one recipient. */
@@ -39,7 +40,7 @@ export interface SmtpMailerOptions {
   readonly port: number;
   /** `Name <address>` */
   readonly from: string;
-  /** Connections kept open to the server (nodemailer's pool `maxConnections`). @default 8 */
+  /** Connections kept open to the server (nodemailer's pool `maxConnections`). @default 16 */
   readonly maxConnections?: number;
   /** Messages over one connection before it is replaced (nodemailer's pool `maxMessages`). @default 1_000 */
   readonly maxMessages?: number;
@@ -130,11 +131,11 @@ export class SmtpMailer implements Mailer {
 
 /** nodemailer's settings for a pooled SMTP transport from ours. */
 export function smtpTransportOptions(options: SmtpMailerOptions): SMTPPool.Options {
-  const timeout = options.timeoutMs ?? 10_000;
+  const timeout = options.timeoutMs ?? notificationDefaults.smtpTimeoutMs;
   return {
     pool: true,
-    maxConnections: options.maxConnections ?? 8,
-    maxMessages: options.maxMessages ?? 1_000,
+    maxConnections: options.maxConnections ?? notificationDefaults.smtpMaxConnections,
+    maxMessages: options.maxMessages ?? notificationDefaults.smtpMaxMessages,
     host: options.host,
     port: options.port,
     secure: options.secure ?? false,

@@ -194,7 +194,10 @@ describe('pooled SMTP settings', () => {
   it('has defaults beside the options, read from NOTIFY_* and checked', () => {
     expect(compileNotificationOptions()).toEqual(notificationDefaults);
     expect(notificationDefaults.concurrency).toBeGreaterThanOrEqual(notificationDefaults.smtpMaxConnections);
-    expect(notificationRuntimeDefaults.maxBatchEvents).toBeGreaterThanOrEqual(1_000);
+    // A batch holds enough reservations to keep every lane busy.
+    expect(notificationRuntimeDefaults.maxBatchEvents).toBeGreaterThanOrEqual(
+      4 * notificationDefaults.concurrency,
+    );
     expect(
       notificationOptionsFromEnv({
         NOTIFY_CONCURRENCY: '200',

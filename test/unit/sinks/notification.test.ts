@@ -113,6 +113,26 @@ describe('templates', () => {
     ).not.toContain('refunded');
   });
 
+  it('writes times exactly as the en-GB formatter does', () => {
+    const intl = new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'UTC',
+      weekday: 'short',
+      day: 'numeric',
+      month: 'short',
+      year: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    let t = Date.UTC(1990, 0, 1);
+    for (let i = 0; i < 5_000; i++) {
+      t += 7_919_999_989; // about three months and a prime number of ms: every month, weekday, hour
+      expect(formatTime(t)).toBe(`${intl.format(t)} UTC`);
+    }
+    expect(formatTime(Date.UTC(2027, 8, 9, 16, 40))).toBe('Thu, 9 Sept 2027, 16:40 UTC');
+    expect(formatTime(Date.UTC(999, 0, 1))).toBe(`${intl.format(Date.UTC(999, 0, 1))} UTC`);
+  });
+
   it('escapes HTML', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
   });
