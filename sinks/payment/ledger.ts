@@ -7,13 +7,16 @@
  *
  * Protocol for one operation: `open` (insert if absent) → `attempt` (counted before each call, so a pending
  * row with attempts = 0 was never sent) → gateway call with the key → `settle` → for a charge, the result
- * command is sent and `markRecorded`. A crash anywhere repeats at most the gateway call (same key) or the
- * result command (same command id, which the decider answers as a DUPLICATE).
+ * command is sent and `markRecorded` → the decider's decision about it is read on the events topic and
+ * `noteDecision`. A crash anywhere repeats at most the gateway call (same key) or the result command (same
+ * command id, which the decider answers as a DUPLICATE). A result recorded but never decided is sent again
+ * by the reconciler (./reconciler.ts: `undecidedResults` → `markResent`).
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Money } from '../../schemas/generated/types.ts';
 import { SinkPool } from '../postgres/pool.ts';
+import type { ResultDecision, ResultDecisionKind } from './decisions.ts';
 
 export type OperationKind = 'charge' | 'refund';
 export type OperationStatus = 'pending' | 'succeeded' | 'failed' | 'skipped';
@@ -34,6 +37,8 @@ export interface NewOperation {
   /** Refunds: the charge's key and why it is refunded. */
   readonly refundOf: string | null;
   readonly refundReason: string | null;
+  /** The correlation id of the event that asked for it (a result sent again carries it). */
+  readonly correlationId?: string | null;
 }
 
 /** One ledger row. */
@@ -47,6 +52,24 @@ export interface Operation extends NewOperation {
   /** When the broker acknowledged the result command (epoch ms), null while it is not. */
   readonly resultRecordedAt: number | null;
   readonly confirmedEventId: string | null;
+  readonly correlationId: string | null;
+  /** When the sink read the decider's decision about the result command (epoch ms), null while it has not. */
+  readonly resultDecidedAt: number | null;
+  readonly resultDecision: ResultDecisionKind | null;
+  readonly resultDecisionEventId: string | null;
+  /** How often the reconciler sent the result again, and when it last did (epoch ms). */
+  readonly resultResends: number;
+  readonly resultResentAt: number | null;
+}
+
+/** Which results the reconciler asks for: settled charges without a decision. */
+export interface UndecidedQuery {
+  /** Only results last sent (or, never recorded, settled) before this instant, epoch ms. */
+  readonly sentBefore: number;
+  /** Only results sent again fewer times than this. */
+  readonly maxResends: number;
+  /** At most this many, oldest send first. */
+  readonly limit: number;
 }
 
 /** A final answer to record. */
@@ -74,12 +97,26 @@ export interface PaymentLedger {
   settle(key: string, settlement: Settlement): Promise<Operation>;
   /** Records that the broker acknowledged the result command. */
   markRecorded(key: string): Promise<void>;
-  /** The charge whose result command had this id. */
-  byResultCommand(commandId: string): Promise<Operation | undefined>;
-  /** Links the charge whose result command had this id to the ReservationConfirmed it caused. */
-  markConfirmed(resultCommandId: string, eventId: string): Promise<void>;
+  /**
+   * Records the decider's decision about a result command (one statement): the first decision is kept, but
+   * a real one replaces a `duplicate`; a confirmation also links the charge to its ReservationConfirmed.
+   * Returns the charge whose result command it was, if this sink sent it.
+   */
+  noteDecision(decision: ResultDecision): Promise<Operation | undefined>;
   /** The succeeded charges of a reservation that confirmed it at some point. */
   confirmedCharges(reservationId: string): Promise<Operation[]>;
+  /** Settled charges (succeeded or failed) whose result has no decision yet: see UndecidedQuery. */
+  undecidedResults(query: UndecidedQuery): Promise<Operation[]>;
+  /** How many settled charges without a decision were sent again `maxResends` times or more. */
+  countAbandoned(maxResends: number): Promise<number>;
+  /** Records that the broker acknowledged the result command once more (sent again by the reconciler). */
+  markResent(key: string): Promise<void>;
+  /**
+   * Captured charges (amount > 0) whose only known decision is a DUPLICATE, that neither confirmed their
+   * reservation nor were refunded (a refund that has not succeeded does not count): whether they must be
+   * refunded depends on a decision this sink never read.
+   */
+  duplicateOnly(limit: number): Promise<Operation[]>;
   close(): Promise<void>;
 }
 
@@ -105,6 +142,12 @@ interface Row {
   confirmed_event_id: string | null;
   refund_of: string | null;
   refund_reason: string | null;
+  correlation_id: string | null;
+  result_decided_at: Date | null;
+  result_decision: ResultDecisionKind | null;
+  result_decision_event_id: string | null;
+  result_resends: number;
+  result_resent_at: Date | null;
 }
 
 function operationOf(row: Row): Operation {
@@ -131,8 +174,19 @@ function operationOf(row: Row): Operation {
     failureReason: row.failure_reason,
     resultRecordedAt: row.result_recorded_at?.getTime() ?? null,
     confirmedEventId: row.confirmed_event_id,
+    correlationId: row.correlation_id,
+    resultDecidedAt: row.result_decided_at?.getTime() ?? null,
+    resultDecision: row.result_decision,
+    resultDecisionEventId: row.result_decision_event_id,
+    resultResends: row.result_resends,
+    resultResentAt: row.result_resent_at?.getTime() ?? null,
   };
 }
+
+// When a settled charge's result was last sent: resent, else recorded, else (never recorded) settled. The
+// expression of the partial index payment_operations_undecided_idx.
+const LAST_SENT = 'COALESCE(result_resent_at, result_recorded_at, updated_at)';
+const UNDECIDED = `kind = 'charge' AND result_decided_at IS NULL AND status IN ('succeeded', 'failed')`;
 
 export interface PgPaymentLedgerOptions {
   readonly url: string;
@@ -162,13 +216,24 @@ export class PgPaymentLedger implements PaymentLedger {
 
   async start(): Promise<void> {
     await this.db.requireTables(['payment_operations']);
+    try {
+      await this.query(
+        'SELECT result_decided_at, result_resends, correlation_id FROM payment_operations LIMIT 0',
+        [],
+      );
+    } catch (error) {
+      throw new Error('payment_operations has no result_decided_at column: run `npm run db:migrate`', {
+        cause: error,
+      });
+    }
   }
 
   async open(op: NewOperation): Promise<Operation> {
     const inserted = await this.query<Row>(
       `INSERT INTO payment_operations (idempotency_key, kind, reservation_id, resource_id, customer_id,
-         hold_version, amount_minor, currency, status, cause_event_id, result_command_id, refund_of, refund_reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12)
+         hold_version, amount_minor, currency, status, cause_event_id, result_command_id, refund_of, refund_reason,
+         correlation_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12, $13)
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING *`,
       [
@@ -184,6 +249,7 @@ export class PgPaymentLedger implements PaymentLedger {
         op.resultCommandId,
         op.refundOf,
         op.refundReason,
+        op.correlationId ?? null,
       ],
     );
     const row =
@@ -237,19 +303,22 @@ export class PgPaymentLedger implements PaymentLedger {
     );
   }
 
-  async byResultCommand(commandId: string): Promise<Operation | undefined> {
-    const [row] = await this.query<Row>('SELECT * FROM payment_operations WHERE result_command_id = $1', [
-      commandId,
-    ]);
-    return row ? operationOf(row) : undefined;
-  }
-
-  async markConfirmed(resultCommandId: string, eventId: string): Promise<void> {
-    await this.query(
-      `UPDATE payment_operations SET confirmed_event_id = $2, updated_at = now()
-        WHERE result_command_id = $1 AND confirmed_event_id IS NULL`,
-      [resultCommandId, eventId],
+  async noteDecision(d: ResultDecision): Promise<Operation | undefined> {
+    // $3 replaces what is there when nothing is, or when only a DUPLICATE was read so far.
+    const take = `(result_decided_at IS NULL OR (result_decision = 'duplicate' AND $3 <> 'duplicate'))`;
+    const [row] = await this.query<Row>(
+      `UPDATE payment_operations
+          SET result_decided_at = CASE WHEN ${take} THEN now() ELSE result_decided_at END,
+              result_decision = CASE WHEN ${take} THEN $3 ELSE result_decision END,
+              result_decision_event_id = CASE WHEN ${take} THEN $2::uuid ELSE result_decision_event_id END,
+              confirmed_event_id = CASE WHEN $3 = 'confirmed' THEN COALESCE(confirmed_event_id, $2::uuid)
+                                        ELSE confirmed_event_id END,
+              updated_at = now()
+        WHERE result_command_id = $1
+        RETURNING *`,
+      [d.commandId, d.eventId, d.kind],
     );
+    return row ? operationOf(row) : undefined;
   }
 
   async confirmedCharges(reservationId: string): Promise<Operation[]> {
@@ -258,6 +327,50 @@ export class PgPaymentLedger implements PaymentLedger {
         WHERE reservation_id = $1 AND kind = 'charge' AND status = 'succeeded' AND confirmed_event_id IS NOT NULL
         ORDER BY hold_version`,
       [reservationId],
+    );
+    return rows.map(operationOf);
+  }
+
+  async undecidedResults(q: UndecidedQuery): Promise<Operation[]> {
+    const rows = await this.query<Row>(
+      `SELECT * FROM payment_operations
+        WHERE ${UNDECIDED} AND ${LAST_SENT} < to_timestamp($1::double precision / 1000) AND result_resends < $2
+        ORDER BY ${LAST_SENT}
+        LIMIT $3`,
+      [q.sentBefore, q.maxResends, q.limit],
+    );
+    return rows.map(operationOf);
+  }
+
+  async countAbandoned(maxResends: number): Promise<number> {
+    const [row] = await this.query<{ n: string }>(
+      `SELECT count(*) AS n FROM payment_operations WHERE ${UNDECIDED} AND result_resends >= $1`,
+      [maxResends],
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  async markResent(key: string): Promise<void> {
+    await this.query(
+      `UPDATE payment_operations
+          SET result_resends = result_resends + 1, result_resent_at = now(),
+              result_recorded_at = COALESCE(result_recorded_at, now()), updated_at = now()
+        WHERE idempotency_key = $1`,
+      [key],
+    );
+  }
+
+  async duplicateOnly(limit: number): Promise<Operation[]> {
+    const rows = await this.query<Row>(
+      `SELECT * FROM payment_operations AS c
+        WHERE c.result_decision = 'duplicate' AND c.kind = 'charge' AND c.status = 'succeeded'
+          AND COALESCE(c.settled_minor, c.amount_minor) > 0 AND c.confirmed_event_id IS NULL
+          AND NOT EXISTS (SELECT 1 FROM payment_operations AS r
+                           WHERE r.reservation_id = c.reservation_id AND r.kind = 'refund'
+                             AND r.refund_of = c.idempotency_key AND r.status = 'succeeded')
+        ORDER BY c.result_decided_at
+        LIMIT $1`,
+      [limit],
     );
     return rows.map(operationOf);
   }

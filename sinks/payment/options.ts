@@ -22,6 +22,24 @@ export interface PaymentSinkOptions {
    * @default 2_000
    */
   readonly chargeMarginMs: number;
+  /**
+   * How often the reconciler (./reconciler.ts) looks for results recorded as sent but never decided; it
+   * also runs once at start. 0 = never (a sink without a decider behind it, in tests). @default 30_000
+   */
+  readonly reconcileIntervalMs: number;
+  /**
+   * A result is sent again only once it was last sent this long ago and the sink has read every event
+   * written this long after it: longer than the decider takes to decide a command, so that lag is not
+   * mistaken for loss. @default 60_000
+   */
+  readonly reconcileGraceMs: number;
+  /** Results sent again per pass at most (the oldest first). @default 500 */
+  readonly reconcileLimit: number;
+  /**
+   * A result still undecided after this many re-sends (the decider dead-letters it?) is not sent again: it
+   * is logged as an error at every pass and `payments:check` reports it. @default 10
+   */
+  readonly reconcileMaxResends: number;
 }
 
 export const paymentDefaults = {
@@ -29,6 +47,10 @@ export const paymentDefaults = {
   gatewayTimeoutMs: 10_000, // ten seconds
   concurrency: 8,
   chargeMarginMs: 2_000, // two seconds
+  reconcileIntervalMs: 30_000, // half a minute
+  reconcileGraceMs: 60_000, // one minute
+  reconcileLimit: 500,
+  reconcileMaxResends: 10,
 } satisfies PaymentSinkOptions;
 
 /**
@@ -50,6 +72,10 @@ export function paymentOptionsFromEnv(env: Env = process.env): Partial<PaymentSi
     ['gatewayTimeoutMs', optionalEnvInt(env, 'PAYMENT_GATEWAY_TIMEOUT_MS', 100, 120_000)],
     ['concurrency', optionalEnvInt(env, 'PAYMENT_CONCURRENCY', 1, 256)],
     ['chargeMarginMs', optionalEnvInt(env, 'PAYMENT_CHARGE_MARGIN_MS', 0, 3_600_000)],
+    ['reconcileIntervalMs', optionalEnvInt(env, 'PAYMENT_RECONCILE_INTERVAL_MS', 0, 86_400_000)],
+    ['reconcileGraceMs', optionalEnvInt(env, 'PAYMENT_RECONCILE_GRACE_MS', 0, 86_400_000)],
+    ['reconcileLimit', optionalEnvInt(env, 'PAYMENT_RECONCILE_LIMIT', 1, 100_000)],
+    ['reconcileMaxResends', optionalEnvInt(env, 'PAYMENT_RECONCILE_MAX_RESENDS', 1, 1_000_000)],
   ];
   return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
 }

@@ -5,9 +5,11 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../common/config.ts';
-import { CommandProducer } from '../../producers/index.ts';
+import { type CommandBuilder, CommandProducer } from '../../producers/index.ts';
 import type { Provenance } from '../../schemas/codec.ts';
 import type { RecordPaymentResult } from '../../schemas/generated/types.ts';
+import { resultCommandId } from './keys.ts';
+import type { Operation } from './ledger.ts';
 
 /** The port: resolves once the command is durable on the commands topic. */
 export interface ResultPublisher {
@@ -18,6 +20,37 @@ export interface ResultPublisher {
 
 /** CloudEvents source of the payment sink's commands. */
 export const PAYMENT_SOURCE = '/slotstream/payment';
+
+/**
+ * The RecordPaymentResult of a settled charge and its provenance, from the ledger row alone: the sink sends
+ * it after the charge, the reconciler sends the very same command (same command id) again when it was
+ * never decided. `acceptedAt` is the builder's clock at the time of sending.
+ */
+export function paymentResult(
+  commands: CommandBuilder,
+  op: Operation,
+): { command: RecordPaymentResult; provenance: Provenance } {
+  const succeeded = op.status === 'succeeded';
+  const reason = op.failureCode ? `${op.failureCode}: ${op.failureReason ?? ''}` : op.failureReason;
+  const command = commands.recordPaymentResult({
+    commandId: op.resultCommandId ?? resultCommandId(op.key),
+    idempotencyKey: op.key,
+    resourceId: op.resourceId,
+    reservationId: op.reservationId,
+    customerId: op.customerId,
+    outcome: succeeded ? 'SUCCEEDED' : 'FAILED',
+    paymentReference: op.gatewayReference,
+    amount: succeeded ? op.settled : null,
+    failureReason: succeeded ? null : (reason ?? 'payment failed').slice(0, 1000),
+  });
+  // The hold event set the charge off: its id is the cause, its correlation id is carried on.
+  const provenance = {
+    source: PAYMENT_SOURCE,
+    correlationId: op.correlationId ?? op.causeEventId,
+    causationId: op.causeEventId,
+  };
+  return { command, provenance };
+}
 
 /** Publishes through a CommandProducer. */
 export class KafkaResultPublisher implements ResultPublisher {

@@ -16,6 +16,10 @@
  * - ReservationConfirmed → remember which charge confirmed the reservation;
  *   ReservationCancelled with previousStatus Confirmed → refund it.
  *   Refunds use `slotstream:refund:<reservationId>:<holdVersion>`: a charge is refunded at most once.
+ * - Every decision about one of our results (ReservationConfirmed, ReservationPaymentFailed,
+ *   ReservationRejected of a RecordPaymentResult, DUPLICATE included; ./decisions.ts) is recorded in the
+ *   ledger, one UPDATE each; the reconciler (./reconciler.ts) sends again what was recorded as sent but
+ *   never decided.
  *
  * Every operation goes through the ledger (./ledger.ts) before and after the gateway call, so a retried or
  * replayed event never charges or refunds twice, and a result is sent again only under its original
@@ -28,6 +32,7 @@ import type { Config } from '../../common/config.ts';
 import { forEachLimited } from '../../common/for-each-limited.ts';
 import { CommandBuilder } from '../../producers/index.ts';
 import type {
+  Event,
   ReservationCancelled,
   ReservationHeld,
   ReservationRejected,
@@ -35,6 +40,7 @@ import type {
 } from '../../schemas/generated/types.ts';
 import { describe } from '../runtime/errors.ts';
 import type { Sink, SinkEvent } from '../runtime/types.ts';
+import { resultDecisionOf } from './decisions.ts';
 import { PaymentPendingError, RefundFailedError } from './errors.ts';
 import type { PaymentGateway } from './gateway.ts';
 import { chargeKey, refundKey, resultCommandId } from './keys.ts';
@@ -45,14 +51,22 @@ import {
   paymentOptionsFromEnv,
   paymentRuntimeDefaults,
 } from './options.ts';
-import { KafkaResultPublisher, PAYMENT_SOURCE, type ResultPublisher } from './results.ts';
+import { GroupProgress, type SinkProgress } from './progress.ts';
+import { Reconciler, type ReconcilerStats } from './reconciler.ts';
+import { KafkaResultPublisher, paymentResult, type ResultPublisher } from './results.ts';
 import { StripeGateway } from './stripe-gateway.ts';
+import { type DecisionLookup, TopicDecisionLookup } from './topic-decisions.ts';
 
 export interface PaymentSinkDeps {
   readonly gateway: PaymentGateway;
   readonly ledger: PaymentLedger;
   readonly results: ResultPublisher;
   readonly logger: Logger;
+  /**
+   * What the reconciler needs (./reconciler.ts): how far the sink has read the events topic, and a way to
+   * find a decision on it. Without them, no reconciler runs (unit tests of the rules).
+   */
+  readonly reconcile?: { readonly progress: SinkProgress; readonly decisions: DecisionLookup };
   readonly options?: Partial<PaymentSinkOptions>;
   /** The sink's clock, epoch ms (hold expiry checks). @default Date.now */
   readonly clock?: () => number;
@@ -60,8 +74,8 @@ export interface PaymentSinkDeps {
   readonly name?: string;
 }
 
-/** What the sink did since it started (logs and tests). */
-export type PaymentStats = {
+/** What the sink did since it started (logs, tests, `slotstream_sink_actions_total`). */
+export type PaymentStats = ReconcilerStats & {
   charges: number;
   declines: number;
   freeHolds: number;
@@ -84,7 +98,12 @@ export class PaymentSink implements Sink {
     skipped: 0,
     resultsSent: 0,
     refunds: 0,
+    resultsResent: 0,
+    duplicatesResolved: 0,
+    duplicatesUnresolved: 0,
   };
+  /** Sends again the results that were never decided; absent without `deps.reconcile`. */
+  readonly reconciler: Reconciler | undefined;
   private readonly logger: Logger;
   private readonly clock: () => number;
   private readonly commands: CommandBuilder;
@@ -95,14 +114,30 @@ export class PaymentSink implements Sink {
     this.logger = deps.logger.child({ component: 'payment-sink' });
     this.clock = deps.clock ?? Date.now;
     this.commands = new CommandBuilder({ clock: this.clock });
+    this.reconciler = deps.reconcile
+      ? new Reconciler({
+          ledger: deps.ledger,
+          results: deps.results,
+          progress: deps.reconcile.progress,
+          decisions: deps.reconcile.decisions,
+          applyDecision: (event) => this.applyDecision(event),
+          logger: deps.logger,
+          options: this.options,
+          stats: this.stats,
+          clock: this.clock,
+        })
+      : undefined;
   }
 
+  /** Opens the ledger and the producer, then starts the reconciler (its first pass runs in the background). */
   async start(): Promise<void> {
     await this.deps.ledger.start();
     await this.deps.results.start();
+    this.reconciler?.start();
   }
 
   async close(): Promise<void> {
+    await this.reconciler?.stop().catch(() => undefined);
     await Promise.allSettled([this.deps.results.close(), this.deps.ledger.close()]);
   }
 
@@ -143,12 +178,9 @@ export class PaymentSink implements Sink {
       case 'ReservationReopened':
         return this.charge(e, event, later);
       case 'ReservationRejected':
-        if (event.commandType === 'RecordPaymentResult' && event.reason !== 'DUPLICATE') {
-          return this.refundRefused(e, event);
-        }
-        return;
       case 'ReservationConfirmed':
-        return this.deps.ledger.markConfirmed(event.causationCommandId, event.eventId);
+      case 'ReservationPaymentFailed':
+        return this.applyDecision(event);
       case 'ReservationCancelled':
         if (event.previousStatus === 'Confirmed') return this.refundCancelled(e, event);
         return;
@@ -172,6 +204,7 @@ export class PaymentSink implements Sink {
       resultCommandId: resultCommandId(key),
       refundOf: null,
       refundReason: null,
+      correlationId: e.attributes.correlationId,
     });
     if (op.status === 'skipped' || op.resultRecordedAt !== null) return;
     const log = this.logger.child({ reservationId: hold.reservationId, key });
@@ -227,7 +260,7 @@ export class PaymentSink implements Sink {
       }
     }
 
-    await this.sendResult(e, op);
+    await this.sendResult(op);
   }
 
   /** Why a hold that was never sent to the gateway should not be charged now, if it should not. */
@@ -245,31 +278,28 @@ export class PaymentSink implements Sink {
     return undefined;
   }
 
-  private async sendResult(e: SinkEvent, op: Operation): Promise<void> {
-    const succeeded = op.status === 'succeeded';
-    const reason = op.failureCode ? `${op.failureCode}: ${op.failureReason ?? ''}` : op.failureReason;
-    const command = this.commands.recordPaymentResult({
-      commandId: op.resultCommandId ?? resultCommandId(op.key),
-      idempotencyKey: op.key,
-      resourceId: op.resourceId,
-      reservationId: op.reservationId,
-      customerId: op.customerId,
-      outcome: succeeded ? 'SUCCEEDED' : 'FAILED',
-      paymentReference: op.gatewayReference,
-      amount: succeeded ? op.settled : null,
-      failureReason: succeeded ? null : (reason ?? 'payment failed').slice(0, 1000),
-    });
-    await this.deps.results.publish(command, {
-      source: PAYMENT_SOURCE,
-      correlationId: e.attributes.correlationId,
-      causationId: e.attributes.id,
-    });
+  private async sendResult(op: Operation): Promise<void> {
+    const { command, provenance } = paymentResult(this.commands, op);
+    await this.deps.results.publish(command, provenance);
     await this.deps.ledger.markRecorded(op.key);
     this.stats.resultsSent += 1;
   }
 
-  private async refundRefused(e: SinkEvent, rejected: ReservationRejected): Promise<void> {
-    const charge = await this.deps.ledger.byResultCommand(rejected.causationCommandId);
+  /**
+   * Records a decision about one of our results in the ledger (anything else: nothing) and refunds a
+   * captured charge whose result was refused. Also called by the reconciler with a decision it read back
+   * from the events topic.
+   */
+  async applyDecision(event: Event): Promise<void> {
+    const decision = resultDecisionOf(event);
+    if (decision === undefined) return;
+    const charge = await this.deps.ledger.noteDecision(decision);
+    if (decision.kind === 'rejected' && event.type === 'ReservationRejected') {
+      await this.refundRefused(event, charge);
+    }
+  }
+
+  private async refundRefused(rejected: ReservationRejected, charge: Operation | undefined): Promise<void> {
     if (!charge) {
       this.logger.warn(
         { reservationId: rejected.reservationId, commandId: rejected.causationCommandId },
@@ -287,7 +317,11 @@ export class PaymentSink implements Sink {
       );
       return;
     }
-    await this.refund(e, charge, `payment result refused (${rejected.reason}): ${rejected.detail}`);
+    await this.refund(
+      rejected.eventId,
+      charge,
+      `payment result refused (${rejected.reason}): ${rejected.detail}`,
+    );
   }
 
   private async refundCancelled(e: SinkEvent, cancelled: ReservationCancelled): Promise<void> {
@@ -301,14 +335,14 @@ export class PaymentSink implements Sink {
     }
     for (const charge of charges) {
       await this.refund(
-        e,
+        e.event.eventId,
         charge,
         `reservation cancelled after confirmation${cancelled.reason ? `: ${cancelled.reason}` : ''}`,
       );
     }
   }
 
-  private async refund(e: SinkEvent, charge: Operation, reason: string): Promise<void> {
+  private async refund(causeEventId: string, charge: Operation, reason: string): Promise<void> {
     const reference = charge.gatewayReference;
     const amount = charge.settled ?? charge.amount;
     if (reference === null || amount.amountMinor === 0) return; // a free hold: nothing to give back
@@ -322,7 +356,7 @@ export class PaymentSink implements Sink {
       customerId: charge.customerId,
       holdVersion: charge.holdVersion,
       amount,
-      causeEventId: e.event.eventId,
+      causeEventId,
       resultCommandId: null,
       refundOf: charge.key,
       refundReason: reason.slice(0, 1000),
@@ -355,15 +389,25 @@ export class PaymentSink implements Sink {
   }
 }
 
-/** Builds the payment sink from the configuration: Stripe, the ledger in PostgreSQL, results to Kafka. */
+/**
+ * Builds the payment sink from the configuration: Stripe, the ledger in PostgreSQL, results to Kafka, and
+ * the reconciler watching the sink's consumer group.
+ */
 export function createPaymentSink(
   config: Config,
   logger: Logger,
   overrides: {
     options?: Partial<PaymentSinkOptions>;
     gateway?: PaymentGateway;
+    /** Replaces the Kafka publisher of results (tests). */
+    results?: ResultPublisher;
     autoRegister?: boolean;
     env?: Record<string, string | undefined>;
+    /**
+     * The consumer group the sink's worker uses, when not the runtime's default
+     * (`${TOPIC_PREFIX}slotstream-sink-payment`): the reconciler waits for it to read the events topic.
+     */
+    groupId?: string;
   } = {},
 ): PaymentSink {
   const options = compilePaymentOptions(
@@ -381,8 +425,17 @@ export function createPaymentSink(
   return new PaymentSink({
     gateway,
     ledger: new PgPaymentLedger({ url: config.postgres.url, logger }),
-    results: new KafkaResultPublisher(config, logger, { autoRegister: overrides.autoRegister }),
+    results:
+      overrides.results ?? new KafkaResultPublisher(config, logger, { autoRegister: overrides.autoRegister }),
     logger,
     options,
+    reconcile: {
+      progress: new GroupProgress({
+        config,
+        logger,
+        groupId: overrides.groupId ?? `${config.kafka.topicPrefix}slotstream-sink-payment`,
+      }),
+      decisions: new TopicDecisionLookup(config, logger),
+    },
   });
 }

@@ -47,6 +47,7 @@ describe('request → hold → payment → confirmation → e-mail, through the 
     const payment = createPaymentSink(fixture.config, testLogger, {
       gateway: counting,
       autoRegister: true,
+      ...group('payment'), // the reconciler watches the group the worker reads with
       // The late-payment scenario holds for 3 s: charge whatever is not expired yet.
       options: { chargeMarginMs: 0 },
       env: {},

@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Provenance } from '../../schemas/codec.ts';
-import type { RecordPaymentResult } from '../../schemas/generated/types.ts';
+import type { Event, RecordPaymentResult } from '../../schemas/generated/types.ts';
+import type { ResultDecision } from '../../sinks/payment/decisions.ts';
 import type {
   ChargeOutcome,
   ChargeRequest,
@@ -14,12 +15,30 @@ import type {
   RefundOutcome,
   RefundRequest,
 } from '../../sinks/payment/gateway.ts';
-import type { NewOperation, Operation, PaymentLedger, Settlement } from '../../sinks/payment/ledger.ts';
+import type {
+  NewOperation,
+  Operation,
+  PaymentLedger,
+  Settlement,
+  UndecidedQuery,
+} from '../../sinks/payment/ledger.ts';
+import type { EventsMark, SinkProgress } from '../../sinks/payment/progress.ts';
 import type { ResultPublisher } from '../../sinks/payment/results.ts';
+import type { DecisionLookup } from '../../sinks/payment/topic-decisions.ts';
 
-/** The ledger in memory, with the same semantics as PgPaymentLedger. */
+/** The ledger in memory, with the same semantics as PgPaymentLedger; its clock is `now`. */
 export class InMemoryPaymentLedger implements PaymentLedger {
   readonly rows = new Map<string, Operation>();
+  /** Epoch ms of the ledger's clock (PostgreSQL's now()). */
+  now: () => number = Date.now;
+  /** When each row last changed (updated_at). */
+  private readonly updatedAt = new Map<string, number>();
+
+  /** Writes a row and stamps its updated_at, as every UPDATE of the SQL does. */
+  private put(key: string, row: Operation): void {
+    this.updatedAt.set(key, this.now());
+    this.rows.set(key, row);
+  }
 
   async start(): Promise<void> {}
   async close(): Promise<void> {}
@@ -43,18 +62,24 @@ export class InMemoryPaymentLedger implements PaymentLedger {
       failureReason: null,
       resultRecordedAt: null,
       confirmedEventId: null,
+      correlationId: op.correlationId ?? null,
+      resultDecidedAt: null,
+      resultDecision: null,
+      resultDecisionEventId: null,
+      resultResends: 0,
+      resultResentAt: null,
     };
-    this.rows.set(op.key, row);
+    this.put(op.key, row);
     return row;
   }
 
   async attempt(key: string): Promise<void> {
     const row = this.get(key);
-    this.rows.set(key, { ...row, attempts: row.attempts + 1 });
+    this.put(key, { ...row, attempts: row.attempts + 1 });
   }
 
   async setReference(key: string, reference: string): Promise<void> {
-    this.rows.set(key, { ...this.get(key), gatewayReference: reference });
+    this.put(key, { ...this.get(key), gatewayReference: reference });
   }
 
   async settle(key: string, s: Settlement): Promise<Operation> {
@@ -67,25 +92,80 @@ export class InMemoryPaymentLedger implements PaymentLedger {
       failureCode: s.status === 'failed' ? s.code : null,
       failureReason: s.status === 'succeeded' ? null : s.reason,
     };
-    this.rows.set(key, next);
+    this.put(key, next);
     return next;
   }
 
   async markRecorded(key: string): Promise<void> {
     const row = this.get(key);
-    this.rows.set(key, { ...row, resultRecordedAt: row.resultRecordedAt ?? Date.now() });
+    this.put(key, { ...row, resultRecordedAt: row.resultRecordedAt ?? this.now() });
   }
 
-  async byResultCommand(commandId: string): Promise<Operation | undefined> {
-    return [...this.rows.values()].find((r) => r.resultCommandId === commandId);
+  async noteDecision(d: ResultDecision): Promise<Operation | undefined> {
+    const row = [...this.rows.values()].find((r) => r.resultCommandId === d.commandId);
+    if (!row) return undefined;
+    const take =
+      row.resultDecidedAt === null || (row.resultDecision === 'duplicate' && d.kind !== 'duplicate');
+    const next: Operation = {
+      ...row,
+      ...(take
+        ? { resultDecidedAt: this.now(), resultDecision: d.kind, resultDecisionEventId: d.eventId }
+        : {}),
+      confirmedEventId: d.kind === 'confirmed' ? (row.confirmedEventId ?? d.eventId) : row.confirmedEventId,
+    };
+    this.put(row.key, next);
+    return next;
   }
 
-  async markConfirmed(resultCommandId: string, eventId: string): Promise<void> {
-    for (const row of this.rows.values()) {
-      if (row.resultCommandId === resultCommandId && row.confirmedEventId === null) {
-        this.rows.set(row.key, { ...row, confirmedEventId: eventId });
-      }
-    }
+  /** When the result was last sent: resent, else recorded, else (never recorded) when the row last changed. */
+  lastSent(row: Operation): number {
+    return row.resultResentAt ?? row.resultRecordedAt ?? (this.updatedAt.get(row.key) as number);
+  }
+
+  private undecided(row: Operation): boolean {
+    return (
+      row.kind === 'charge' &&
+      row.resultDecidedAt === null &&
+      (row.status === 'succeeded' || row.status === 'failed')
+    );
+  }
+
+  async undecidedResults(q: UndecidedQuery): Promise<Operation[]> {
+    return [...this.rows.values()]
+      .filter((r) => this.undecided(r) && this.lastSent(r) < q.sentBefore && r.resultResends < q.maxResends)
+      .sort((a, b) => this.lastSent(a) - this.lastSent(b))
+      .slice(0, q.limit);
+  }
+
+  async countAbandoned(maxResends: number): Promise<number> {
+    return [...this.rows.values()].filter((r) => this.undecided(r) && r.resultResends >= maxResends).length;
+  }
+
+  async markResent(key: string): Promise<void> {
+    const row = this.get(key);
+    const now = this.now();
+    this.put(key, {
+      ...row,
+      resultResends: row.resultResends + 1,
+      resultResentAt: now,
+      resultRecordedAt: row.resultRecordedAt ?? now,
+    });
+  }
+
+  async duplicateOnly(limit: number): Promise<Operation[]> {
+    const rows = [...this.rows.values()];
+    return rows
+      .filter(
+        (c) =>
+          c.resultDecision === 'duplicate' &&
+          c.kind === 'charge' &&
+          c.status === 'succeeded' &&
+          (c.settled ?? c.amount).amountMinor > 0 &&
+          c.confirmedEventId === null &&
+          !rows.some((r) => r.kind === 'refund' && r.refundOf === c.key && r.status === 'succeeded'),
+      )
+      .sort((a, b) => (a.resultDecidedAt ?? 0) - (b.resultDecidedAt ?? 0))
+      .slice(0, limit);
   }
 
   async confirmedCharges(reservationId: string): Promise<Operation[]> {
@@ -117,6 +197,75 @@ export class RecordingResults implements ResultPublisher {
     const failure = this.failures.shift();
     if (failure) throw failure;
     this.sent.push({ command, provenance });
+  }
+}
+
+/**
+ * A test double for a failure the real broker cannot produce on demand (a client acknowledging a write that
+ * did not happen): wraps a real publisher and, for the results `drops` selects, resolves as if Kafka had
+ * acknowledged them without sending anything — what kafkajs's idempotent producer did after an
+ * OUT_OF_ORDER_SEQUENCE_NUMBER error (the broker acknowledged a later batch as a "duplicate" of an earlier
+ * one without writing it). Everything else goes through to the real publisher.
+ */
+export class AcknowledgingWithoutWriting implements ResultPublisher {
+  /** The results that were acknowledged but not written. */
+  readonly dropped: RecordPaymentResult[] = [];
+
+  constructor(
+    private readonly inner: ResultPublisher,
+    private readonly drops: (command: RecordPaymentResult, earlierDrops: number) => boolean,
+  ) {}
+
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  async publish(command: RecordPaymentResult, provenance: Provenance): Promise<void> {
+    const earlier = this.dropped.filter((d) => d.commandId === command.commandId).length;
+    if (this.drops(command, earlier)) {
+      this.dropped.push(command);
+      return;
+    }
+    await this.inner.publish(command, provenance);
+  }
+}
+
+/** The sink's progress on the events topic, set by the test: `caughtUp` answers every `reached`. */
+export class ScriptedProgress implements SinkProgress {
+  caughtUp = true;
+  marks = 0;
+
+  async mark(): Promise<EventsMark> {
+    this.marks += 1;
+    return new Map([[0, BigInt(this.marks)]]);
+  }
+
+  async reached(): Promise<boolean> {
+    return this.caughtUp;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Decisions "on the events topic", in memory: what `find` answers, and what it was asked. */
+export class InMemoryDecisionLookup implements DecisionLookup {
+  readonly events: Event[] = [];
+  readonly asked: string[][] = [];
+
+  async find(commandIds: ReadonlySet<string>): Promise<Map<string, Event[]>> {
+    this.asked.push([...commandIds]);
+    const found = new Map<string, Event[]>();
+    for (const event of this.events) {
+      const id = event.causationCommandId;
+      if (!commandIds.has(id)) continue;
+      if (event.type === 'ReservationRejected' && event.reason === 'DUPLICATE') continue;
+      found.set(id, [...(found.get(id) ?? []), event]);
+    }
+    return found;
   }
 }
 

@@ -155,7 +155,13 @@ describe('the payment sink on Kafka, PostgreSQL and stripe-mock', () => {
     reader = await new CommandReader(kafka, config).start();
     proxy = await new StripeFaultProxy(config.stripe.url).start();
     gateway = new CountingGateway(gatewayAt(proxy.url, 1_000));
-    const sink = createPaymentSink(config, testLogger, { gateway, autoRegister: true, env: {} });
+    // No decider here: nobody decides the results, so no reconciler sends them again.
+    const sink = createPaymentSink(config, testLogger, {
+      gateway,
+      autoRegister: true,
+      env: {},
+      options: { reconcileIntervalMs: 0 },
+    });
     worker = await startTestWorker(config, sink);
     workers.push(worker);
   });
@@ -297,7 +303,12 @@ describe('the payment sink on Kafka, PostgreSQL and stripe-mock', () => {
     const again = new CountingGateway(gatewayAt(proxy.url, 1_000));
     const replay = await startTestWorker(
       config,
-      createPaymentSink(config, testLogger, { gateway: again, autoRegister: true, env: {} }),
+      createPaymentSink(config, testLogger, {
+        gateway: again,
+        autoRegister: true,
+        env: {},
+        options: { reconcileIntervalMs: 0 },
+      }),
       {
         groupId: uniqueName('replay'),
       },
