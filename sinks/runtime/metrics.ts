@@ -17,6 +17,7 @@ export class SinkMetrics {
   readonly batchEvents: Histogram;
   readonly flushSeconds: Histogram;
   readonly pausedPartitions: Gauge;
+  readonly consumerRestarts: Counter;
   private readonly state: Gauge<'state'>;
   private readonly recent: { at: number; count: number }[] = [];
 
@@ -84,6 +85,11 @@ export class SinkMetrics {
     this.pausedPartitions = new Gauge({
       name: 'slotstream_sink_paused_partitions',
       help: 'Partitions paused while a batch waits for its retry',
+      registers,
+    });
+    this.consumerRestarts = new Counter({
+      name: 'slotstream_sink_consumer_restarts_total',
+      help: 'Times the worker connected to Kafka again after a consumer crash kafkajs did not recover from',
       registers,
     });
     this.state = new Gauge({

@@ -11,8 +11,9 @@
  *   jitter; after `maxAttempts` attempts its records are dead-lettered (SINK_RETRIES_EXHAUSTED), so no
  *   partition is blocked forever.
  *
- * Lifecycle: starting → running → draining → stopped, or failed when the consumer crashes for good or the
- * drain outlives its grace period.
+ * Lifecycle: starting → running → draining → stopped; failed when the sink cannot start (its target is
+ * missing) or the drain outlives its grace period. Kafka being away is not a failure: the worker waits for
+ * it in `starting`, at start and after a consumer crash that kafkajs does not recover from by itself.
  */
 import type { Admin, Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -40,6 +41,9 @@ export interface SinkWorkerParams {
   /** Where SINK_* settings are read from. @default process.env */
   readonly env?: Record<string, string | undefined>;
 }
+
+/** Backoff of the worker's reconnection to Kafka: from half a second up to ten. */
+const RECONNECT_BACKOFF = { initialRetryMs: 500, maxRetryMs: 10_000, retryFactor: 2 } as const;
 
 interface RetryState {
   readonly offset: string;
@@ -143,38 +147,67 @@ export class SinkWorker {
         });
       }
       await this.params.sink.start?.();
-      await Promise.all([this.producer.connect(), this.admin.connect(), this.consumer.connect()]);
-      this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
-        this.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
-        if (!payload.restart && this.currentState === 'running') {
-          this.setState('failed');
-          void this.release();
-        }
-      });
-      // A batch of only transaction markers or aborted records never reaches eachBatch: kafkajs resolves it
-      // itself but, with autoCommit off, does not commit it. Commit it here, or the lag would never reach 0.
-      this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        if (payload.batchSize !== 0 || this.currentState !== 'running') return;
-        const offset = (BigInt(payload.lastOffset) + 1n).toString();
-        this.consumer
-          .commitOffsets([{ topic: payload.topic, partition: payload.partition, offset }])
-          .catch((error: unknown) => this.logger.debug({ err: error }, 'commit after markers failed'));
-      });
-      // A new group reads the whole topic: replaying every event into an empty target rebuilds it.
-      await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
-      await this.consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: this.options.concurrentPartitions,
-        eachBatch: (payload) => this.handle(payload),
-      });
-      this.setState('running');
     } catch (error) {
       this.logger.error({ err: error }, 'sink failed to start');
       this.setState('failed');
       await this.release();
       throw error;
     }
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      this.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      // kafkajs restarts the consumer itself after a retriable error; after any other one (the group
+      // coordinator not found while the broker restarts, …) the worker connects again, with backoff.
+      if (!payload.restart && this.currentState === 'running') void this.reconnect();
+    });
+    // A batch of only transaction markers or aborted records never reaches eachBatch: kafkajs resolves it
+    // itself but, with autoCommit off, does not commit it. Commit it here, or the lag would never reach 0.
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize !== 0 || this.currentState !== 'running') return;
+      const offset = (BigInt(payload.lastOffset) + 1n).toString();
+      this.consumer
+        .commitOffsets([{ topic: payload.topic, partition: payload.partition, offset }])
+        .catch((error: unknown) => this.logger.debug({ err: error }, 'commit after markers failed'));
+    });
+    await this.connectUntilRunning();
+  }
+
+  /**
+   * Connects to Kafka and runs the consumer; while Kafka cannot be reached (a broker restarting, not up
+   * yet) it tries again with backoff, in state `starting`, until it runs or the worker is stopped.
+   */
+  private async connectUntilRunning(): Promise<void> {
+    for (let attempt = 1; !this.stopping; attempt++) {
+      try {
+        await Promise.all([this.producer.connect(), this.admin.connect(), this.consumer.connect()]);
+        // A new group reads the whole topic: replaying every event into an empty target rebuilds it.
+        await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+        await this.consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: this.options.concurrentPartitions,
+          eachBatch: (payload) => this.handle(payload),
+        });
+        if (!this.stopping) this.setState('running');
+        return;
+      } catch (error) {
+        const waitMs = backoffMs(attempt, RECONNECT_BACKOFF);
+        this.logger.warn({ err: error, attempt, retryInMs: waitMs }, 'cannot reach Kafka; trying again');
+        await this.consumer.disconnect().catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
+  }
+
+  /** After a crash kafkajs does not recover from: drop the partitions' retries and connect again. */
+  private async reconnect(): Promise<void> {
+    this.setState('starting');
+    this.metrics.consumerRestarts.inc();
+    for (const retry of this.retries.values()) clearTimeout(retry.timer);
+    this.retries.clear();
+    this.paused.clear();
+    this.metrics.pausedPartitions.set(0);
+    await this.consumer.disconnect().catch(() => {});
+    await this.connectUntilRunning();
   }
 
   /** Drains: in-flight batches finish and are committed, nothing new is taken, connections close. */
