@@ -120,6 +120,18 @@ export interface PaymentLedger {
   close(): Promise<void>;
 }
 
+// Control characters but TAB, LF and CR (Unicode category Cc).
+const CONTROLS_BUT_TAB_AND_LINE_BREAKS = /(?![\t\n\r])\p{Cc}/gu;
+
+/**
+ * A gateway's text as the ledger keeps it and the result command carries it: without control characters
+ * other than tab and line breaks. PostgreSQL's text cannot hold U+0000, and the command builders refuse
+ * control characters, so a NUL in a decline message would otherwise block the result of a payment.
+ */
+export function storableText(value: string): string {
+  return value.replace(CONTROLS_BUT_TAB_AND_LINE_BREAKS, '');
+}
+
 interface Row {
   idempotency_key: string;
   kind: OperationKind;
@@ -287,8 +299,8 @@ export class PgPaymentLedger implements PaymentLedger {
         s.status === 'skipped' ? null : s.reference,
         s.status === 'succeeded' ? s.settled.amountMinor : null,
         s.status === 'succeeded' ? s.settled.currency : null,
-        s.status === 'failed' ? s.code : null,
-        s.status === 'succeeded' ? null : s.reason,
+        s.status === 'failed' ? storableText(s.code) : null,
+        s.status === 'succeeded' ? null : storableText(s.reason),
       ],
     );
     if (!row) throw new Error(`payment operation ${key} vanished`);

@@ -9,7 +9,7 @@ import { type CommandBuilder, CommandProducer } from '../../producers/index.ts';
 import type { Provenance } from '../../schemas/codec.ts';
 import type { RecordPaymentResult } from '../../schemas/generated/types.ts';
 import { resultCommandId } from './keys.ts';
-import type { Operation } from './ledger.ts';
+import { type Operation, storableText } from './ledger.ts';
 
 /** The port: resolves once the command is durable on the commands topic. */
 export interface ResultPublisher {
@@ -41,7 +41,7 @@ export function paymentResult(
     outcome: succeeded ? 'SUCCEEDED' : 'FAILED',
     paymentReference: op.gatewayReference,
     amount: succeeded ? op.settled : null,
-    failureReason: succeeded ? null : (reason ?? 'payment failed').slice(0, 1000),
+    failureReason: succeeded ? null : storableText(reason ?? 'payment failed').slice(0, 1000),
   });
   // The hold event set the charge off: its id is the cause, its correlation id is carried on.
   const provenance = {

@@ -151,6 +151,23 @@ describe('charging a hold', () => {
     expect(b.sink.stats.declines).toBe(1);
   });
 
+  it('reports a decline whose message holds control characters, without them (a NUL would block the result)', async () => {
+    const gateway = new ScriptedGateway().onCharge({
+      answer: {
+        status: 'failed',
+        reference: 'pi_declined',
+        code: 'card_declined',
+        reason: 'Declined\u0000 by\u001b the bank.\nCall it.',
+      },
+    });
+    const b = bench({ gateway });
+    await b.apply(reservationStory().held());
+    expect(b.results.sent[0]?.command).toMatchObject({
+      outcome: 'FAILED',
+      failureReason: 'card_declined: Declined by the bank.\nCall it.',
+    });
+  });
+
   it('retries a 5xx or a timeout with the same key and reports once', async () => {
     const gateway = new ScriptedGateway().onCharge(
       { throws: unavailable('Stripe HTTP 503') },
