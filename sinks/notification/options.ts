@@ -35,8 +35,8 @@ export interface NotificationSinkOptions {
   readonly maxEventAgeMs: number;
   /**
    * Mails accepted by the server are recorded in `sent_notifications` this many at a time (one statement),
-   * while the batch is still sending: at most this many plus those in flight are mailed a second time
-   * (with the same Message-ID) after a crash. @default 100
+   * while the batch is still sending. After a crash, what was not recorded yet is mailed again (with the
+   * same Message-ID): fewer than this many, those of a write under way, and those in flight. @default 100
    */
   readonly recordEvery: number;
 }
