@@ -12,9 +12,11 @@
  */
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
+import { SINK_NAMES } from '../../common/topics.ts';
 import type { Event } from '../../schemas/generated/types.ts';
 import { createClickHouseClient } from '../../sinks/clickhouse/client.ts';
 import { checkDecisions } from '../support/capacity-checker.ts';
+import { waitCommitted } from './drain.ts';
 import type { ChaosEnvironment } from './environment.ts';
 import { finalOutcome, type HttpOperation, type Operation } from './load.ts';
 import type { CollectedMail } from './mail-collector.ts';
@@ -34,6 +36,7 @@ export interface LedgerRow {
 export interface Evidence {
   readonly events: readonly DecodedRecord[];
   readonly commands: readonly DecodedRecord[];
+  /** Why the checker's view may be incomplete: records not decoded, ends not reached, groups behind. */
   readonly unreadable: readonly string[];
   readonly operations: readonly Operation[];
   readonly capacities: ReadonlyMap<string, number>;
@@ -41,7 +44,10 @@ export interface Evidence {
   readonly readModel: readonly { readonly id: string; readonly status: string; readonly version: number }[];
   readonly mails: readonly CollectedMail[];
   readonly clickhouseEventIds: ReadonlySet<string>;
-  /** When the evidence was gathered: holds expiring before it may rightly have had no "held" mail. */
+  /**
+   * When every sink had handled every event read: a hold expiring before it may rightly have had no "held"
+   * mail (the sink does not mail a payment deadline that has passed).
+   */
   readonly gatheredAt: number;
 }
 
@@ -55,19 +61,34 @@ export interface CheckResult {
   readonly notes: readonly string[];
 }
 
-/** Reads everything the checks need; `mails` come from the MailCollector that watched the run. */
+/**
+ * Reads everything the checks need, each view at least as new as the one before: the commands topic; once
+ * the decider has committed all of it, the events topic; once every sink has committed all of that, the
+ * run's mail (`collectMail`), the payment ledger, the read model and ClickHouse.
+ */
 export async function gatherEvidence(
   env: ChaosEnvironment,
   operations: readonly Operation[],
-  mails: readonly CollectedMail[],
+  collectMail: () => Promise<readonly CollectedMail[]>,
 ): Promise<Evidence> {
-  const gatheredAt = Date.now();
   const decoder = new IndependentDecoder(env.config.registry.url);
   const kafka: Kafka = env.kafka;
-  const [events, commands] = await Promise.all([
-    readTopic(kafka, env.topics.events, decoder),
-    readTopic(kafka, env.topics.commands, decoder),
-  ]);
+  const commands = await readTopic(kafka, env.topics.commands, decoder);
+  const deciderBehind = await waitCommitted(
+    env,
+    [`${env.prefix}${env.config.processor.groupId}`],
+    env.topics.commands,
+    commands.ends,
+  );
+  const events = await readTopic(kafka, env.topics.events, decoder);
+  const sinksBehind = await waitCommitted(
+    env,
+    SINK_NAMES.map((s) => `${env.prefix}slotstream-sink-${s}`),
+    env.topics.events,
+    events.ends,
+  );
+  const gatheredAt = Date.now(); // every sink has handled every event read by now
+  const mails = await collectMail();
   const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
   let ledger: LedgerRow[];
   let readModel: { id: string; status: string; version: number }[];
@@ -108,6 +129,8 @@ export async function gatherEvidence(
       ...commands.undecodable.map((u) => `${env.topics.commands} ${u}`),
       ...(events.incomplete ? [`${env.topics.events}: ${events.incomplete}`] : []),
       ...(commands.incomplete ? [`${env.topics.commands}: ${commands.incomplete}`] : []),
+      ...deciderBehind,
+      ...sinksBehind,
     ],
     operations,
     capacities: new Map(env.resources.map((r) => [r.id, r.capacity])),
@@ -177,7 +200,7 @@ export function check(e: Evidence): CheckResult[] {
 
   results.push({
     id: '0',
-    title: 'both topics read to their end (read_committed), every record decoded',
+    title: 'topics read to their end, every record decoded, every group caught up',
     checked: e.events.length + e.commands.length + e.unreadable.length,
     violations: [...e.unreadable],
     notes: [`${e.events.length} events`, `${e.commands.length} commands`],

@@ -73,3 +73,43 @@ export async function drain(
     await admin.disconnect().catch(() => undefined);
   }
 }
+
+/**
+ * Waits until each consumer group has committed at least `ends` (what the checker read) on `topic`; returns
+ * a line per group that had not after `timeoutMs`.
+ */
+export async function waitCommitted(
+  env: ChaosEnvironment,
+  groups: readonly string[],
+  topic: string,
+  ends: ReadonlyMap<number, bigint>,
+  timeoutMs = 60_000,
+): Promise<string[]> {
+  const admin = env.kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const behind: string[] = [];
+      for (const group of groups) {
+        try {
+          const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+          const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+          const short = [...ends].filter(([p, end]) => end > 0n && (at.get(p) ?? -1n) < end);
+          if (short.length > 0) {
+            behind.push(
+              `${group.slice(env.prefix.length)} had not committed ${topic.slice(env.prefix.length)} up to what was checked: ` +
+                short.map(([p, end]) => `partition ${p} at ${at.get(p) ?? -1n} of ${end}`).join(', '),
+            );
+          }
+        } catch (error) {
+          behind.push(`${group}: ${(error as Error).message}`);
+        }
+      }
+      if (behind.length === 0 || Date.now() > deadline) return behind;
+      await sleep(500);
+    }
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}

@@ -207,12 +207,16 @@ export class LoadGenerator {
     }
   }
 
-  /** A period of 1–3 hours starting on the hour, quantity 1–2, on a random resource. */
+  /**
+   * A period of 1–3 hours starting on the hour within the booking window (`slotDays` days, one day later
+   * every `windowSlideMs`), quantity 1–2, on a random resource.
+   */
   private period(): { resource: ChaosResource; start: number; end: number; quantity: number } {
     const resource = pick(this.env.resources) as ChaosResource;
     const hours = this.options.slotDays * 24;
     const length = 1 + Math.floor(Math.random() * 3);
-    const start = this.base + Math.floor(Math.random() * (hours - length)) * HOUR;
+    const windowStart = this.base + Math.floor(this.elapsedMs / this.options.windowSlideMs) * DAY;
+    const start = windowStart + Math.floor(Math.random() * (hours - length)) * HOUR;
     return { resource, start, end: start + length * HOUR, quantity: 1 + Math.floor(Math.random() * 2) };
   }
 
@@ -346,10 +350,9 @@ export class LoadGenerator {
     op.inFlight = false;
     // An accepted operation is never sent again, so this happens once per operation.
     if (outcome === 'accepted' && op.op === 'request' && op.reservationId) this.httpAccepted.push(op);
-    // Re-send while the outcome is unknown, and after a "not sent" 503 or a rate limit like a client would.
-    const standing = finalOutcome(op);
-    const again =
-      standing === 'unknown' || (outcome === 'refused' && (status === 503 || status === 429 || status === 0));
+    // Re-send after an unknown outcome, a "not sent" 503, a refused connection or a rate limit, like a client
+    // would; a refusal for what the request is (a 404: no such reservation yet) ends it, unknown or not.
+    const again = outcome === 'unknown' || status === 503 || status === 429 || status === 0;
     if (again && Date.now() - op.firstAt < this.options.retryWindowMs) {
       this.schedule(op, Math.min(5_000, Math.max(500, retryAfterMs ?? 1_000)));
     }

@@ -51,6 +51,11 @@ export interface ChaosOptions {
   /** Days over which requested periods are spread (fewer days, more contention). @default 3 */
   readonly slotDays: number;
   /**
+   * Every this long the booking window moves one day later, so that fresh capacity keeps opening (and holds,
+   * payments and mails keep flowing) however long the run. @default 20_000
+   */
+  readonly windowSlideMs: number;
+  /**
    * Hold timeout of every other resource (the others keep the decider's 15 minutes), so holds expire
    * while the payment sink or the broker is down. @default 20_000
    */
@@ -82,6 +87,7 @@ export const defaults = {
   resources: 8,
   capacity: 3,
   slotDays: 3,
+  windowSlideMs: 20_000,
   shortHoldMs: 20_000,
   partitions: 3,
   workerDownMs: 1_000,

@@ -134,8 +134,8 @@ export function formatReport(report: ChaosReport, examples = 5): string {
 }
 
 /**
- * Writes the run's record into its log directory for a post-mortem: `report.txt`, every violation in
- * `violations.json`, and every operation with all its attempts in `operations.jsonl`.
+ * Writes the run's record into its log directory: `report.txt`, and for a post-mortem when a check failed,
+ * every violation in `violations.json` and every operation with all its attempts in `operations.jsonl`.
  */
 export async function saveReport(report: ChaosReport): Promise<void> {
   const write = async (name: string, lines: Iterable<string>) => {
@@ -145,6 +145,7 @@ export async function saveReport(report: ChaosReport): Promise<void> {
     await once(out, 'finish');
   };
   await write('report.txt', [formatReport(report, 20)]);
+  if (passed(report)) return;
   await write('violations.json', [
     JSON.stringify(
       Object.fromEntries(report.checks.map((c) => [`(${c.id}) ${c.title}`, c.violations])),

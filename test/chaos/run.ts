@@ -78,8 +78,11 @@ export async function runChaos(options: ChaosOptions, signal?: AbortSignal): Pro
     aborted();
 
     const checkStarted = Date.now();
-    await mail.finish();
-    const evidence = await gatherEvidence(env, load.operations, [...mail.mails.values()]);
+    const collector = mail;
+    const evidence = await gatherEvidence(env, load.operations, async () => {
+      await collector.finish();
+      return [...collector.mails.values()];
+    });
     const checks: CheckResult[] = [
       {
         id: 'F',

@@ -26,6 +26,8 @@ export interface TopicContents {
   readonly undecodable: string[];
   /** Set when reading stopped short of the end (e.g. a transaction left open holds the stable offset). */
   readonly incomplete?: string;
+  /** The end offset of each partition, taken when reading started: what was read up to. */
+  readonly ends: ReadonlyMap<number, bigint>;
 }
 
 /** Decodes Confluent-framed Avro with writer schemas from the registry, cached by id. */
@@ -148,5 +150,5 @@ export async function readTopic(
       undecodable.push(`${r.partition}:${r.offset} ${(error as Error).message}`);
     }
   }
-  return { records, undecodable, ...(incomplete ? { incomplete } : {}) };
+  return { records, undecodable, ends, ...(incomplete ? { incomplete } : {}) };
 }
