@@ -450,28 +450,34 @@ function checkMail(e: Evidence): CheckResult {
     }
     expected.set(v.eventId, { expectation, event: ev });
   }
-  const mailsPerEvent = new Map<string, number>();
+  const mailsPerEvent = new Map<string, CollectedMail[]>();
   const violations: string[] = [];
   for (const mail of e.mails) {
     const eventId = mail.messageId.replace(/^<|>$/g, '').split('@')[0] ?? '';
     if (!expected.has(eventId))
       violations.push(`mail ${mail.messageId} to ${mail.to} ("${mail.subject}") is for no event of the run`);
-    mailsPerEvent.set(eventId, (mailsPerEvent.get(eventId) ?? 0) + 1);
+    mailsPerEvent.set(eventId, [...(mailsPerEvent.get(eventId) ?? []), mail]);
   }
+  const received = (mails: readonly CollectedMail[]) =>
+    `received ${mails
+      .map((m) => m.created.slice(11, 21))
+      .sort()
+      .join(', ')}`;
   let checked = 0;
   const tally = { missing: 0, twice: 0, unexpected: 0 };
   for (const [eventId, { expectation, event }] of expected) {
-    const n = mailsPerEvent.get(eventId) ?? 0;
+    const mails = mailsPerEvent.get(eventId) ?? [];
+    const n = mails.length;
     if (expectation !== 'none') checked += 1;
     if (expectation === 'one' && n === 0) {
       tally.missing += 1;
       violations.push(`no mail for ${describeEvent(event)}`);
     } else if (expectation !== 'none' && n > 1) {
       tally.twice += 1;
-      violations.push(`${n} mails for ${describeEvent(event)}`);
+      violations.push(`${n} mails for ${describeEvent(event)}, ${received(mails)}`);
     } else if (expectation === 'none' && n > 0) {
       tally.unexpected += 1;
-      violations.push(`${n} mail(s) for ${describeEvent(event)}, which calls for none`);
+      violations.push(`${n} mail(s) for ${describeEvent(event)}, which calls for none, ${received(mails)}`);
     }
   }
   const count = (x: Expectation) => [...expected.values()].filter((v) => v.expectation === x).length;

@@ -14,6 +14,8 @@ export interface FaultRecord {
   readonly plannedAtMs: number;
   /** When it started, ms from the start of the load. */
   readonly atMs: number;
+  /** When it started (epoch ms), to set beside other clocks (Mailpit's, the logs'). */
+  readonly at: number;
   /** From the fault to the process (or broker) being back and healthy. */
   readonly recoveredMs: number;
   /** From the fault to every worker answering /healthz. */
@@ -49,6 +51,7 @@ export class FaultRunner {
         kind: fault.kind,
         plannedAtMs: fault.atMs,
         atMs,
+        at: started,
         recoveredMs,
         allHealthyMs: Date.now() - started,
         ...(error ? { error } : {}),

@@ -13,12 +13,15 @@ export interface CollectedMail {
   readonly messageId: string;
   readonly to: string;
   readonly subject: string;
+  /** When Mailpit received it (ISO 8601). */
+  readonly created: string;
 }
 
 interface Summary {
   readonly ID: string;
   readonly MessageID: string;
   readonly Subject: string;
+  readonly Created: string;
   readonly To: readonly { readonly Address: string }[] | null;
 }
 
@@ -84,7 +87,13 @@ export class MailCollector {
         const to = m.To?.[0]?.Address ?? '';
         if (!to.endsWith(`@${this.domain}`)) continue; // the search matches substrings
         if (!this.mails.has(m.ID)) fresh += 1;
-        this.mails.set(m.ID, { id: m.ID, messageId: m.MessageID, to, subject: m.Subject });
+        this.mails.set(m.ID, {
+          id: m.ID,
+          messageId: m.MessageID,
+          to,
+          subject: m.Subject,
+          created: m.Created,
+        });
       }
       if (body.messages.length < PAGE || start + PAGE >= body.messages_count) return;
       if (!all && fresh === 0) return;

@@ -38,6 +38,8 @@ export function passed(report: ChaosReport): boolean {
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 const padStart = (s: string | number, n: number) => String(s).padStart(n);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+/** HH:MM:SS.s in UTC. */
+export const clock = (epochMs: number) => new Date(epochMs).toISOString().slice(11, 21);
 
 /** Counts of operations by channel, kind and final outcome, and the HTTP answers seen. */
 function loadTable(operations: readonly Operation[]): string[] {
@@ -89,7 +91,7 @@ export function formatReport(report: ChaosReport, examples = 5): string {
     '  faults:',
     ...report.faults.map(
       (f) =>
-        `    t=${padStart((f.atMs / 1000).toFixed(1), 6)}s ${pad(f.kind, 28)} back in ${padStart(f.recoveredMs, 6)} ms, ` +
+        `    t=${padStart((f.atMs / 1000).toFixed(1), 6)}s (${clock(f.at)}) ${pad(f.kind, 28)} back in ${padStart(f.recoveredMs, 6)} ms, ` +
         `all healthy in ${padStart(f.allHealthyMs, 6)} ms${f.error ? `  FAILED: ${f.error.split('\n')[0]}` : ''}`,
     ),
     `  workers that exited on their own: ${
