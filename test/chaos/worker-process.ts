@@ -83,15 +83,16 @@ export class WorkerProcess {
       this.unplannedExits.push({ worker: this.name, at: Date.now(), code, signal });
       this.log(`  ! ${this.name} exited on its own (code ${code}, signal ${signal})`);
       if (this.supervising && this.unplannedExits.length <= MAX_UNPLANNED_RESTARTS) {
-        this.restarting = sleep(1_000)
-          .then(() => (this.supervising && !this.running ? this.start() : 0))
-          .then(
-            () => undefined,
-            (error: unknown) => this.log(`  ! ${this.name} did not come back: ${(error as Error).message}`),
-          )
-          .finally(() => {
-            this.restarting = undefined;
-          });
+        const restart = (async () => {
+          await sleep(1_000);
+          if (this.supervising && !this.running) await this.start();
+        })().catch((error: unknown) => {
+          this.log(`  ! ${this.name} did not come back: ${(error as Error).message}`);
+        });
+        this.restarting = restart;
+        void restart.finally(() => {
+          if (this.restarting === restart) this.restarting = undefined;
+        });
       }
     });
     await this.waitHealthy(timeoutMs);
