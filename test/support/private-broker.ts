@@ -103,7 +103,8 @@ export class PrivateBroker {
         'kafka.tools.StorageTool',
         'format',
         '-t',
-        randomBytes(16).toString('base64url'), // a cluster id: 16 bytes, base64url
+        // A cluster id: 16 random bytes, base64url; one starting with '-' would read as an option.
+        randomBytes(16).toString('base64url').replace(/^-/, 'A'),
         '-c',
         config,
         '--standalone',
