@@ -70,20 +70,6 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-/**
- * A private broker; tried up to three times, because a random cluster id that begins with '-' makes
- * `kafka-storage format -t <id>` take it for an option (about one run in 64).
- */
-async function createBroker(name: string): Promise<PrivateBroker> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await PrivateBroker.create(name);
-    } catch (error) {
-      if (attempt >= 3 || !/expected one argument/.test((error as Error).message)) throw error;
-    }
-  }
-}
-
 /** The parent's environment without the test runner's own variables. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
@@ -131,7 +117,7 @@ export class ChaosEnvironment {
     process.once('exit', this.exitHandler);
     this.guard = new OrphanGuard(join(this.logDir, 'pids'));
     const t0 = Date.now();
-    this.broker = await createBroker(this.runId);
+    this.broker = await PrivateBroker.create(this.runId);
     this.updateGuard();
     const url = new URL(this.stack.postgres.url);
     url.pathname = `/${this.databaseName}`;
