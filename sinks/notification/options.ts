@@ -35,8 +35,9 @@ export interface NotificationSinkOptions {
   readonly maxEventAgeMs: number;
   /**
    * Mails accepted by the server are recorded in `sent_notifications` this many at a time (one statement),
-   * while the batch is still sending. After a crash, what was not recorded yet is mailed again (with the
-   * same Message-ID): fewer than this many, those of a write under way, and those in flight. @default 100
+   * or 25 ms after the first unrecorded one, while the batch is still sending. After a crash, what was not
+   * recorded yet is mailed again (with the same Message-ID): at most this many or 25 ms worth, those of a
+   * write under way, and those in flight. @default 100
    */
   readonly recordEvery: number;
 }

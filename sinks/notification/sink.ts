@@ -411,14 +411,19 @@ function unique<T>(items: readonly T[]): T[] {
   return [...new Set(items)];
 }
 
+/** Longest a mail the server accepted waits to be recorded, in ms (unless `recordEvery` come first). */
+const RECORD_WITHIN_MS = 25;
+
 /**
- * Records of accepted mails, written `every` at a time while the batch is still sending (one statement
- * each, one after the other), and the rest at `close`, which rejects if any write failed.
+ * Records of accepted mails, written `every` at a time or RECORD_WITHIN_MS after the first unrecorded one,
+ * whichever comes first, while the batch is still sending (one statement each, one after the other), and
+ * the rest at `close`, which rejects if any write failed.
  */
 class SentLog {
   private pending: SentRecord[] = [];
   private writes: Promise<void> = Promise.resolve();
   private failure: { error: unknown } | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: NotificationStore,
@@ -428,6 +433,8 @@ class SentLog {
   add(record: SentRecord): void {
     this.pending.push(record);
     if (this.pending.length >= this.every) this.write();
+    // A mail accepted but not recorded is mailed again after a crash: record it soon, not only at `every`.
+    else this.timer ??= setTimeout(() => this.write(), RECORD_WITHIN_MS);
   }
 
   async close(): Promise<void> {
@@ -437,6 +444,9 @@ class SentLog {
   }
 
   private write(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
     const records = this.pending;
     this.pending = [];
     this.writes = this.writes.then(() =>

@@ -49,6 +49,8 @@ export interface Evidence {
    * mail (the sink does not mail a payment deadline that has passed).
    */
   readonly gatheredAt: number;
+  /** When the notification sink was killed (epoch ms): a mail accepted just before may be sent again. */
+  readonly notificationKills: readonly number[];
 }
 
 export interface CheckResult {
@@ -70,6 +72,7 @@ export async function gatherEvidence(
   env: ChaosEnvironment,
   operations: readonly Operation[],
   collectMail: () => Promise<readonly CollectedMail[]>,
+  notificationKills: readonly number[] = [],
 ): Promise<Evidence> {
   const decoder = new IndependentDecoder(env.config.registry.url);
   const kafka: Kafka = env.kafka;
@@ -137,6 +140,7 @@ export async function gatherEvidence(
     ledger,
     readModel,
     mails,
+    notificationKills,
     clickhouseEventIds,
     gatheredAt,
   };
@@ -425,7 +429,16 @@ function checkReadModel(e: Evidence): CheckResult {
  * to a customer whose address is known by then — every customer of the run has one reservation, on one
  * resource, so "by then" is "earlier on the same partition". A "held" mail is not sent once its payment
  * deadline has passed, so a hold that expired before the evidence was gathered may have none (never two).
+ *
+ * Copies. No mail server offers exactly-once delivery: a sink killed after the server accepted a mail and
+ * before it recorded that sends the same message again on restart, with the same Message-ID, which is how
+ * a mail client recognises a copy as the message it already has. A second delivery counts as such a copy
+ * only if the first arrived within COPY_WINDOW_MS before a kill of the notification sink and the copy after
+ * that kill; any other second delivery (a replay that ignored the store, a retry of a recorded mail) is a
+ * violation. Copies are counted and printed.
  */
+const COPY_WINDOW_MS = 5_000;
+
 function checkMail(e: Evidence): CheckResult {
   type Expectation = 'one' | 'at most one' | 'none';
   const expected = new Map<string, { expectation: Expectation; event: DecodedRecord }>();
@@ -464,7 +477,16 @@ function checkMail(e: Evidence): CheckResult {
       .sort()
       .join(', ')}`;
   let checked = 0;
-  const tally = { missing: 0, twice: 0, unexpected: 0 };
+  const tally = { missing: 0, twice: 0, unexpected: 0, copies: 0 };
+  const copiesAfterKill = (mails: readonly CollectedMail[]): boolean => {
+    const times = mails.map((m) => Date.parse(m.created)).sort((a, b) => a - b);
+    const first = times[0] as number;
+    return times
+      .slice(1)
+      .every((later) =>
+        e.notificationKills.some((kill) => first <= kill && kill - first <= COPY_WINDOW_MS && later > kill),
+      );
+  };
   for (const [eventId, { expectation, event }] of expected) {
     const mails = mailsPerEvent.get(eventId) ?? [];
     const n = mails.length;
@@ -472,6 +494,8 @@ function checkMail(e: Evidence): CheckResult {
     if (expectation === 'one' && n === 0) {
       tally.missing += 1;
       violations.push(`no mail for ${describeEvent(event)}`);
+    } else if (expectation !== 'none' && n > 1 && copiesAfterKill(mails)) {
+      tally.copies += n - 1;
     } else if (expectation !== 'none' && n > 1) {
       tally.twice += 1;
       violations.push(`${n} mails for ${describeEvent(event)}, ${received(mails)}`);
@@ -489,6 +513,7 @@ function checkMail(e: Evidence): CheckResult {
     notes: [
       `${e.mails.length} mails; events calling for one ${count('one')}, at most one ${count('at most one')}`,
       `missing ${tally.missing}, more than one ${tally.twice}, unexpected ${tally.unexpected}`,
+      `copies of one message (same Message-ID) sent again after a kill of the notification sink between accept and record: ${tally.copies}`,
     ],
   };
 }

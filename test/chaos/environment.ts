@@ -300,9 +300,7 @@ export class ChaosEnvironment {
   }
 
   private brokerPid(): number | undefined {
-    // PrivateBroker keeps its process private; the orphan guard and the exit handler need its pid.
-    const child = (this.broker as unknown as { process?: ChildProcess } | undefined)?.process;
-    return this.broker?.running ? child?.pid : undefined;
+    return this.broker?.pid;
   }
 
   /** Kills every child at once, synchronously (process exit). */

@@ -79,10 +79,15 @@ export async function runChaos(options: ChaosOptions, signal?: AbortSignal): Pro
 
     const checkStarted = Date.now();
     const collector = mail;
-    const evidence = await gatherEvidence(env, load.operations, async () => {
-      await collector.finish();
-      return [...collector.mails.values()];
-    });
+    const evidence = await gatherEvidence(
+      env,
+      load.operations,
+      async () => {
+        await collector.finish();
+        return [...collector.mails.values()];
+      },
+      faults.records.filter((f) => f.kind === 'kill sink-notification').map((f) => f.at),
+    );
     const checks: CheckResult[] = [
       {
         id: 'F',

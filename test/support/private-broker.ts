@@ -76,6 +76,11 @@ export class PrivateBroker {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** The broker's process id while it runs. */
+  get pid(): number | undefined {
+    return this.running ? this.process?.pid : undefined;
+  }
+
   get running(): boolean {
     return this.process !== undefined && this.process.exitCode === null && this.process.signalCode === null;
   }
