@@ -5,6 +5,7 @@
  * down. The suite (test/integration/integrity/chaos.test.ts) and `npm run chaos` (./cli.ts) both run this.
  */
 import { SINK_NAMES } from '../../common/topics.ts';
+import { checkPayments, type PaymentCheck } from '../../sinks/payment/check.ts';
 import { type CheckResult, check, gatherEvidence } from './checker.ts';
 import { drain } from './drain.ts';
 import { ChaosEnvironment } from './environment.ts';
@@ -23,6 +24,27 @@ const LOAD_AFTER_LAST_FAULT_MS = 10_000;
  * harness itself could not do its job (the stack is missing, a worker never became healthy at start…).
  * `signal` aborts the run early (Ctrl-C): everything started is still torn down.
  */
+/** `npm run payments:check` on the run's ledger and events topic, as one more check: every list empty. */
+function paymentCheck(result: PaymentCheck): CheckResult {
+  const lists = { undecided: result.undecided, unrecorded: result.unrecorded, unrefunded: result.unrefunded };
+  return {
+    id: '4p',
+    title: 'payments:check: no recorded result without a decision (ledger vs events topic)',
+    checked: result.succeeded,
+    violations: [
+      ...Object.entries(lists).flatMap(([name, charges]) =>
+        charges.map(
+          (c) => `${name}: charge ${c.key} (reservation ${c.reservationId}, result ${c.resultCommandId})`,
+        ),
+      ),
+      ...result.refundedConfirmed.map((c) => `refunded although it confirmed: charge ${c.key}`),
+    ],
+    notes: [
+      `succeeded ${result.succeeded}, recorded ${result.recorded}, decided ${result.decided}, refunded ${result.refunded}`,
+    ],
+  };
+}
+
 export async function runChaos(options: ChaosOptions, signal?: AbortSignal): Promise<ChaosReport> {
   const log = options.log;
   const env = new ChaosEnvironment(options);
@@ -111,6 +133,13 @@ export async function runChaos(options: ChaosOptions, signal?: AbortSignal): Pro
         notes: [],
       },
       ...check(evidence),
+      paymentCheck(
+        await checkPayments({ config: env.config, logger: env.logger, graceMs: 0 }).catch(
+          (error: unknown) => {
+            throw new Error(`npm run payments:check could not run: ${(error as Error).message}`);
+          },
+        ),
+      ),
     ];
     const deadLetters = await deadLetterCounts(env);
     const checkMs = Date.now() - checkStarted;
