@@ -9,7 +9,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
@@ -21,6 +20,7 @@ import { ensureTopics, type TopicNames, topicNames, topicSpecs } from '../../com
 import { subjectsFor } from '../../schemas/owned-subjects.ts';
 import { registerSchema } from '../../schemas/registry-admin.ts';
 import { createClickHouseClient } from '../../sinks/clickhouse/client.ts';
+import { freePort } from '../support/free-port.ts';
 import { PrivateBroker } from '../support/private-broker.ts';
 import type { ChaosOptions } from './options.ts';
 import { OrphanGuard } from './orphan-guard.ts';
@@ -57,17 +57,6 @@ export interface ChaosResource {
   readonly unitPriceMinor: number;
   /** null: the decider's default (15 minutes). */
   readonly holdTimeoutMs: number | null;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
 }
 
 /** The parent's environment without the test runner's own variables. */

@@ -6,11 +6,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { freePort } from './free-port.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const HOME = process.env.SLOTSTREAM_HOME ?? join(ROOT, '.slotstream');
@@ -20,42 +20,28 @@ const LOG4J = join(ROOT, 'ops/kafka/log4j2.yaml');
 /** How a broker goes down: a controlled shutdown (SIGTERM) or a crash (SIGKILL). */
 export type StopMode = 'graceful' | 'kill';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
+/**
+ * The stack broker's settings (written by ops/services/kafka.sh) with this broker's ports and data
+ * directory, so both brokers behave alike.
+ */
 function serverProperties(dataDir: string, port: number, controllerPort: number): string {
-  return `process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
-log.dirs=${dataDir}/logs
-num.partitions=3
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=4
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=4
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-default.replication.factor=1
-min.insync.replicas=1
-auto.create.topics.enable=false
-group.initial.rebalance.delay.ms=0
-group.min.session.timeout.ms=2000
-log.cleaner.enable=true
-`;
+  const stackConfig = join(HOME, 'data', 'kafka', 'server.properties');
+  if (!existsSync(stackConfig)) {
+    throw new Error(`no ${stackConfig}: run 'bash ops/stack.sh install kafka' first`);
+  }
+  const own: Record<string, string> = {
+    'controller.quorum.bootstrap.servers': `127.0.0.1:${controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    'log.dirs': join(dataDir, 'logs'),
+  };
+  const lines = readFileSync(stackConfig, 'utf8')
+    .split('\n')
+    .map((line) => {
+      const key = line.split('=', 1)[0]?.trim() ?? '';
+      return key in own ? `${key}=${own[key]}` : line;
+    });
+  return `${lines.join('\n')}\n`;
 }
 
 /** A single-node KRaft broker on free loopback ports; `stop`/`start` keep its data. */

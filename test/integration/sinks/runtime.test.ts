@@ -3,7 +3,6 @@
  * pause, lifecycle, metrics over HTTP, and the entry point as its own process (SIGTERM drains).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { SinkUnavailableError } from '../../../sinks/runtime/errors.ts';
 import type { Sink, SinkEvent, SinkState } from '../../../sinks/runtime/types.ts';
 import { eventually, testConfig } from '../../helpers.ts';
 import { generateStream } from '../../support/events.ts';
+import { freePort } from '../../support/free-port.ts';
 import { createTestTopics, deleteTestTopics, EventWriter } from '../../support/kafka.ts';
 import { createTestDatabase } from '../../support/postgres.ts';
 import { caughtUp, startTestWorker } from '../../support/sinks.ts';
@@ -44,16 +44,6 @@ function memorySink(failing: (partition: number) => boolean = () => false) {
     },
   };
   return { sink, seen };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe('sink runtime', () => {
