@@ -58,7 +58,8 @@ spawn() {
   local log
   log=$(log_file "$name")
   printf '\n===== %s start %s =====\n' "$name" "$(date -Is)" >>"$log"
-  setsid "$@" >>"$log" 2>&1 </dev/null &
+  # 9>&-: a server must not inherit ops/stack.sh's lock (it would hold it for as long as it runs).
+  setsid "$@" >>"$log" 2>&1 </dev/null 9>&- &
   echo $! >"$(pid_file "$name")"
 }
 

@@ -67,6 +67,17 @@ for s in "${services[@]}"; do
   [[ -f $here/services/$s.sh ]] || die "unknown service '$s' (known: ${ALL_SERVICES[*]})"
 done
 
+# One `up`, `down` or `install` at a time: two at once would both find a service stopped and both start it.
+# A second one waits for the first, then finds what it started.
+if [[ $cmd == up || $cmd == down || $cmd == install ]]; then
+  mkdir -p "$RUN_DIR"
+  exec 9>"$RUN_DIR/stack.lock"
+  if ! flock -n 9; then
+    say "another ops/stack.sh $cmd is running; waiting for it"
+    flock -w "${STACK_LOCK_TIMEOUT:-900}" 9 || die "ops/stack.sh is still locked after ${STACK_LOCK_TIMEOUT:-900}s ($RUN_DIR/stack.lock)"
+  fi
+fi
+
 case $cmd in
   up) for s in "${services[@]}"; do svc_up "$s"; done ;;
   down)
