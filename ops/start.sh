@@ -5,6 +5,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 cd "$root"
+source ops/node.sh # Node.js 24, the project's own
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
 bash ops/stack.sh up
 npm run topics:create

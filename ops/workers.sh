@@ -4,6 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
+source "$here/node.sh" # every worker runs on the project's Node.js 24
 
 # name → command (run from the repository root). Order: the decider first, the API last.
 declare -A COMMANDS=(
