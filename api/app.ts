@@ -15,7 +15,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
-import { CommandBuilder } from '../producers/commands.ts';
+import { CommandBuilder, MAX_ID_LENGTH } from '../producers/commands.ts';
 import { outcomeOf } from '../producers/errors.ts';
 import type { Provenance } from '../schemas/codec.ts';
 import type { Command } from '../schemas/generated/types.ts';
@@ -23,12 +23,15 @@ import type { ApiConfig } from './config.ts';
 import { ApiError } from './errors.ts';
 import { type ApiMetrics, createMetrics } from './metrics.ts';
 import { registerAuth } from './plugins/auth.ts';
-import { registerErrorHandling } from './plugins/errors.ts';
+import { answerFrameworkError, registerErrorHandling } from './plugins/errors.ts';
 import { registerIdempotency } from './plugins/idempotency.ts';
 import { adminRoutes, type ReportSource } from './routes/admin.ts';
+import { asyncApiRoutes } from './routes/asyncapi.ts';
 import { healthRoutes, type ReadinessCheck } from './routes/health.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { resourceRoutes } from './routes/resources.ts';
+import { finiteNumbers } from './schemas.ts';
+import { AddressLimiter } from './services/address-limiter.ts';
 import type { KeyVerifier } from './services/api-keys.ts';
 import type { IdempotencyStore } from './services/idempotency-store.ts';
 import type { DecisionView, ReadModel } from './services/read-model.ts';
@@ -79,6 +82,8 @@ export interface RouteContext {
 
 export const API_SOURCE = '/slotstream/api';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Longest path parameter the router takes: an id of MAX_ID_LENGTH characters, each percent-encoded (%XX). */
+const MAX_PARAM_LENGTH = 3 * MAX_ID_LENGTH;
 
 /** A route option that may hold one hook or several, as an array. */
 export function toArray<T>(value: T | readonly T[] | undefined): T[] {
@@ -130,6 +135,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // Room for the longest id the API accepts (MAX_ID_LENGTH), even fully percent-encoded, so a too-long id
+    // reaches the route's schema (400 VALIDATION_FAILED), not the router's 414; longer ones still get the
+    // API's body (frameworkErrors).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: answerFrameworkError,
     ajv: {
       customOptions: {
         // Unknown properties are refused, not silently dropped: a typo ("quantitiy") must not pass.
@@ -138,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         coerceTypes: true,
         useDefaults: true,
       },
+      plugins: [finiteNumbers],
     },
   });
 
@@ -248,41 +259,36 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Registered before the hooks below attach to routes: the documentation is public and not rate limited.
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
 
-  await app.register(cors, {
-    origin: config.corsOrigins.includes('*') ? true : [...config.corsOrigins],
-    methods: ['GET', 'POST', 'PUT', 'OPTIONS'],
-    allowedHeaders: [
-      'authorization',
-      'x-api-key',
-      'content-type',
-      'idempotency-key',
-      'prefer',
-      'x-request-id',
-    ],
-    exposedHeaders: ['location', 'preference-applied', 'idempotent-replayed', 'retry-after', 'x-request-id'],
-    maxAge: 600,
-  });
+  // No CORS unless origins are configured: without them a browser on another origin cannot read answers.
+  if (config.corsOrigins.length > 0) await registerCors(app, config.corsOrigins);
 
   registerErrorHandling(app);
   // Authentication, rate limits, idempotency and metrics attach to each route as it is declared (onRoute),
   // with what they need captured then, so a request pays for no lookup of its route's settings.
-  registerAuth(app, deps.keys);
+  // Requests without a valid key are limited per client address before the key lookup (so invented keys
+  // cost no database query once the address's budget is spent); requests with one per key, by role, after.
+  registerAuth(
+    app,
+    deps.keys,
+    new AddressLimiter({ max: config.rateLimitPerAddressPerMinute, clock: deps.clock }),
+  );
   await app.register(rateLimit, {
     global: true,
-    // After authentication, before body validation: the limit is per API key and by its role.
+    // After authentication, before body validation: the limit is per API key and by its role. Every route
+    // that reaches this hook has a principal (public routes are not limited).
     hook: 'preValidation',
     timeWindow: 60_000,
     keyGenerator: (request) => (request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`),
     max: (request) =>
       request.principal
         ? config.rateLimitPerMinute[request.principal.role]
-        : config.anonymousRateLimitPerMinute,
+        : config.rateLimitPerAddressPerMinute,
     errorResponseBuilder: (_request, context) =>
       new ApiError(
         429,
         'RATE_LIMITED',
         `too many requests: at most ${context.max} per minute for this key; retry in ${context.after}`,
-        { limit: context.max, retryAfterSeconds: Math.ceil(context.ttl / 1000) },
+        { limit: context.max, scope: 'key', retryAfterSeconds: Math.ceil(context.ttl / 1000) },
         { 'retry-after': String(Math.ceil(context.ttl / 1000)) },
       ),
   });
@@ -300,8 +306,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await app.register(healthRoutes(context));
+  await app.register(asyncApiRoutes(context));
   await app.register(reservationRoutes(context));
   await app.register(resourceRoutes(context));
   await app.register(adminRoutes(context));
   return app;
+}
+
+/** CORS for the configured origins ('*' for any). */
+async function registerCors(app: FastifyInstance, origins: readonly string[]): Promise<void> {
+  await app.register(cors, {
+    origin: origins.includes('*') ? true : [...origins],
+    methods: ['GET', 'POST', 'PUT', 'OPTIONS'],
+    allowedHeaders: [
+      'authorization',
+      'x-api-key',
+      'content-type',
+      'idempotency-key',
+      'prefer',
+      'x-request-id',
+    ],
+    exposedHeaders: ['location', 'preference-applied', 'idempotent-replayed', 'retry-after', 'x-request-id'],
+    maxAge: 600,
+  });
 }

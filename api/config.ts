@@ -18,12 +18,19 @@ export interface ApiConfig {
   readonly bodyLimitBytes: number;
   /**
    * Requests per minute per API key, by role (API_RATE_LIMIT_CUSTOMER, …_PRODUCER, …_ADMIN). Counted per
-   * API instance. @default { customer: 600, producer: 1_200_000, admin: 6_000 }
+   * API instance. @default { customer: 600, producer: 120_000, admin: 6_000 }
    */
   readonly rateLimitPerMinute: Readonly<Record<Role, number>>;
-  /** Requests per minute per client address for requests without a valid key. @default 600 */
-  readonly anonymousRateLimitPerMinute: number;
-  /** Origins allowed by CORS (API_CORS_ORIGINS, comma-separated; '*' for any). @default local dev servers */
+  /**
+   * Requests per minute per client address without a valid API key (none, malformed, unknown, revoked),
+   * checked before the key is looked up; requests whose key proves valid are not counted
+   * (API_RATE_LIMIT_PER_ADDRESS). @default 600
+   */
+  readonly rateLimitPerAddressPerMinute: number;
+  /**
+   * Origins allowed by CORS (API_CORS_ORIGINS, comma-separated; '*' for any). Empty: no CORS headers at
+   * all. @default [] (none)
+   */
   readonly corsOrigins: readonly string[];
   /** Cap of `Prefer: wait=N` and `?wait=N`, in seconds. @default 30 (API_MAX_WAIT_SECONDS) */
   readonly maxWaitSeconds: number;
@@ -76,11 +83,13 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     bodyLimitBytes: envInt(env, 'API_BODY_LIMIT_BYTES', 16_384, 256, 10_485_760),
     rateLimitPerMinute: {
       customer: envInt(env, 'API_RATE_LIMIT_CUSTOMER', 600, 1),
-      producer: envInt(env, 'API_RATE_LIMIT_PRODUCER', 1_200_000, 1),
+      // 2,000 a second per key per instance: about a third of what one instance validates and produces
+      // (api/README.md, Benchmark), so one runaway feed cannot take a whole instance from everyone else.
+      producer: envInt(env, 'API_RATE_LIMIT_PRODUCER', 120_000, 1),
       admin: envInt(env, 'API_RATE_LIMIT_ADMIN', 6_000, 1),
     },
-    anonymousRateLimitPerMinute: envInt(env, 'API_RATE_LIMIT_ANONYMOUS', 600, 1),
-    corsOrigins: origins(env, 'API_CORS_ORIGINS', 'http://localhost:5173,http://127.0.0.1:5173'),
+    rateLimitPerAddressPerMinute: envInt(env, 'API_RATE_LIMIT_PER_ADDRESS', 600, 1),
+    corsOrigins: origins(env, 'API_CORS_ORIGINS', ''),
     maxWaitSeconds: envInt(env, 'API_MAX_WAIT_SECONDS', 30, 0, 300),
     waitPollIntervalMs: envInt(env, 'API_WAIT_POLL_INTERVAL_MS', 50, 5, 5_000),
     idempotencyTtlHours: envInt(env, 'API_IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30),

@@ -2,6 +2,7 @@
  * The API's schemas, written once with TypeBox: fastify validates requests and serialises responses with
  * them, the handlers get their types from them, and @fastify/swagger turns them into the OpenAPI document.
  */
+import type { FastifyServerOptions } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { TEXT_RULES, type TextKind } from '../producers/commands.ts';
 import {
@@ -22,6 +23,34 @@ const Text = (options: TextOptions, kind: TextKind = 'line') =>
 /** Text or null as one schema (not anyOf), so a bad text gets one problem, not three. */
 const NullableText = (options: TextOptions, kind: TextKind = 'line') =>
   Type.Unsafe<string | null>({ type: ['string', 'null'], ...options, pattern: TEXT_RULES[kind].pattern });
+/**
+ * A whole number in a query string. ajv coerces the text `Infinity` (and `1e309`) to a number that its
+ * numeric keywords skip, so `?limit=Infinity` would pass `maximum` and reach PostgreSQL (a 500 then);
+ * `x-finite` (finiteNumbers, registered on the app's ajv) refuses it as a 400.
+ */
+const QueryInteger = (options: {
+  minimum: number;
+  maximum: number;
+  default?: number;
+  description?: string;
+}) => Type.Integer({ ...options, 'x-finite': true });
+
+type AjvPlugin = Extract<
+  NonNullable<NonNullable<FastifyServerOptions['ajv']>['plugins']>[number],
+  (...args: never[]) => unknown
+>;
+
+/** The ajv keyword behind `x-finite`: the number must be finite. One of fastify's `ajv.plugins`. */
+export const finiteNumbers: AjvPlugin = (ajv) =>
+  // Not a `type: 'number'` keyword: ajv runs those only for finite numbers, the very thing to refuse.
+  ajv.addKeyword({
+    keyword: 'x-finite',
+    schemaType: 'boolean',
+    validate: (schema: boolean, data: unknown) =>
+      !schema || typeof data !== 'number' || Number.isFinite(data),
+    errors: false,
+  });
+
 export const Uuid = Type.String({ format: 'uuid', description: 'A UUID' });
 const Instant = (description: string) => Type.String({ format: 'date-time', description });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
@@ -136,7 +165,7 @@ export const ReservationList = Type.Object({
 
 export const ListQuery = Type.Object(
   {
-    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+    limit: QueryInteger({ minimum: 1, maximum: 200, default: 50 }),
     after: Type.Optional(Type.String({ maxLength: 500, description: 'Cursor from the previous page' })),
   },
   { additionalProperties: false },
@@ -144,7 +173,7 @@ export const ListQuery = Type.Object(
 
 export const ReservationListQuery = Type.Object(
   {
-    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+    limit: QueryInteger({ minimum: 1, maximum: 200, default: 50 }),
     after: Type.Optional(Type.String({ maxLength: 500 })),
     status: Type.Optional(ReservationStatus),
     resourceId: Type.Optional(Id('Only reservations of this resource')),
@@ -160,7 +189,7 @@ export const CustomerParams = Type.Object({ customerId: Id('Customer id') });
 export const WaitQuery = Type.Object(
   {
     wait: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 300, description: 'Seconds to wait for a decision (capped)' }),
+      QueryInteger({ minimum: 0, maximum: 300, description: 'Seconds to wait for a decision (capped)' }),
     ),
   },
   { additionalProperties: false },
@@ -197,7 +226,7 @@ export const ResourceList = Type.Object({ items: Type.Array(Resource), next: Nul
 
 export const ResourceListQuery = Type.Object(
   {
-    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+    limit: QueryInteger({ minimum: 1, maximum: 200, default: 50 }),
     after: Type.Optional(Type.String({ maxLength: 500 })),
     includeRetired: Type.Boolean({ default: false }),
   },

@@ -4,7 +4,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SlotstreamError } from '../../common/errors.ts';
-import { TEXT_RULES } from '../../producers/commands.ts';
+import { MAX_ID_LENGTH, TEXT_RULES } from '../../producers/commands.ts';
 import { InvalidCommandError } from '../../producers/errors.ts';
 import { ApiError, type ErrorBody } from '../errors.ts';
 import { InvalidCursorError } from '../services/read-model.ts';
@@ -31,12 +31,28 @@ function pathOf(issue: ValidationIssue, context: string | undefined): string {
 function messageOf(issue: ValidationIssue): string {
   if (issue.keyword === 'additionalProperties') return 'is not a known property';
   if (issue.keyword === 'required') return 'is required';
+  if (issue.keyword === 'x-finite') return 'must be a finite number';
   if (issue.keyword === 'pattern') {
     // A text rule shared with the command builders: their words, not the pattern's.
     const rule = Object.values(TEXT_RULES).find((r) => r.pattern === issue.params?.pattern);
     if (rule) return rule.message;
   }
   return issue.message ?? 'is invalid';
+}
+
+function validationFailed(
+  path: string,
+  message: string,
+): { statusCode: number; body: ErrorBody; headers: Record<string, string> } {
+  return {
+    statusCode: 400,
+    body: {
+      error: `the request is not valid: ${path} ${message}`,
+      code: 'VALIDATION_FAILED',
+      details: { problems: [{ path, message }] },
+    },
+    headers: {},
+  };
 }
 
 /** Renders any error as the API's error body and status. */
@@ -90,6 +106,12 @@ export function toErrorAnswer(
     };
   }
   switch (fastifyError.code) {
+    // The router refuses a path parameter longer than maxParamLength (app.ts: room for any id the API
+    // accepts, percent-encoded) or one that is not valid percent-encoding, before any route or schema.
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return validationFailed('params', `must NOT have more than ${MAX_ID_LENGTH} characters`);
+    case 'FST_ERR_BAD_URL':
+      return validationFailed('params', 'must be valid percent-encoded UTF-8');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return {
         statusCode: 413,
@@ -140,6 +162,23 @@ export function toErrorAnswer(
     body: { error: 'internal error', code: 'INTERNAL', details: { requestId } },
     headers: {},
   };
+}
+
+/**
+ * fastify's `frameworkErrors` option: errors the router raises before any route matched (a path parameter
+ * too long or badly encoded) get the API's error body instead of fastify's own.
+ */
+export function answerFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const answer = toErrorAnswer(error, request.id);
+  request.log.debug({ code: answer.body.code }, 'request refused by the router');
+  reply
+    .code(answer.statusCode)
+    .headers({ ...answer.headers, 'x-request-id': request.id })
+    .send(answer.body);
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

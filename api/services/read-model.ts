@@ -238,11 +238,36 @@ export function encodeCursor(parts: readonly string[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined, length: number): string[] | undefined {
+/** Shapes of the sort keys the cursors hold, as this API writes them. */
+export const CURSOR_PARTS = {
+  /** `Date.toISOString()`: always within PostgreSQL's timestamptz range. */
+  instant: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/,
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  /** An id (at most MAX_ID_LENGTH): any text PostgreSQL can hold, so no NUL (U+0000). */
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing NUL is the point
+  id: /^[^\u0000]{1,200}$/u,
+} as const;
+
+/**
+ * The sort key in a cursor: `length` strings, or strings of the given shapes. A cursor we did not write (or
+ * one whose parts PostgreSQL could not take: a bad time, a bad UUID, a NUL) is an InvalidCursorError, a 400.
+ */
+export function decodeCursor(
+  cursor: string | undefined,
+  shape: number | readonly RegExp[],
+): string[] | undefined {
   if (cursor === undefined) return undefined;
+  const patterns = typeof shape === 'number' ? undefined : shape;
+  const length = patterns ? patterns.length : (shape as number);
   try {
     const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(parts) && parts.length === length && parts.every((p) => typeof p === 'string')) {
+    if (
+      Array.isArray(parts) &&
+      parts.length === length &&
+      parts.every((p, i) => typeof p === 'string' && (!patterns || patterns[i]?.test(p))) &&
+      (!patterns?.includes(CURSOR_PARTS.instant) ||
+        parts.every((p, i) => patterns[i] !== CURSOR_PARTS.instant || !Number.isNaN(Date.parse(p))))
+    ) {
       return parts as string[];
     }
   } catch {}
@@ -314,7 +339,7 @@ export class PgReadModel implements ReadModel {
     if (filter.customerId !== undefined) add('customer_id = ?', filter.customerId);
     if (filter.resourceId !== undefined) add('resource_id = ?', filter.resourceId);
     if (filter.status !== undefined) add('status = ?', filter.status);
-    const after = decodeCursor(filter.after, 2);
+    const after = decodeCursor(filter.after, [CURSOR_PARTS.instant, CURSOR_PARTS.uuid]);
     if (after) {
       params.push(after[0], after[1]);
       where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
@@ -376,7 +401,7 @@ export class PgReadModel implements ReadModel {
     after?: string;
     includeRetired: boolean;
   }): Promise<Page<ResourceView>> {
-    const after = decodeCursor(options.after, 1);
+    const after = decodeCursor(options.after, [CURSOR_PARTS.id]);
     const { rows } = await this.pool.query<ResourceRow>(
       `SELECT ${RESOURCE_COLUMNS} FROM resources
        WHERE ($1::text IS NULL OR id > $1) AND ($2 OR NOT retired) AND name IS NOT NULL
@@ -429,7 +454,7 @@ export class PgReadModel implements ReadModel {
   }
 
   async customers(options: { limit: number; after?: string }): Promise<Page<CustomerView>> {
-    const after = decodeCursor(options.after, 1);
+    const after = decodeCursor(options.after, [CURSOR_PARTS.id]);
     const { rows } = await this.pool.query<{
       id: string;
       full_name: string;

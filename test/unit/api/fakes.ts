@@ -1,8 +1,10 @@
 /** In-memory dependencies for driving the API with app.inject(). */
+
+import type pg from 'pg';
 import { pino } from 'pino';
 import type { AppDeps, CommandSender } from '../../../api/app.ts';
 import { type ApiConfig, loadApiConfig } from '../../../api/config.ts';
-import type { KeyVerifier, Principal } from '../../../api/services/api-keys.ts';
+import { hashSecret, type KeyVerifier, type Principal } from '../../../api/services/api-keys.ts';
 import { MemoryIdempotencyStore } from '../../../api/services/idempotency-store.ts';
 import {
   type DecisionView,
@@ -29,9 +31,42 @@ export const PRINCIPALS: Record<string, Principal> = {
 
 export const auth = (secret: string) => ({ authorization: `Bearer ${secret}` });
 
+/** Knows the PRINCIPALS' secrets; counts its lookups. */
 export class FakeKeys implements KeyVerifier {
+  lookups = 0;
   async verify(secret: string) {
+    this.lookups += 1;
     return PRINCIPALS[secret];
+  }
+}
+
+/**
+ * The api_keys table as ApiKeyStore queries it, knowing the PRINCIPALS' digests; counts its queries.
+ * Pass it as `new ApiKeyStore(fakeKeyPool.asPool(), …)`.
+ */
+export class FakeKeyPool {
+  queries = 0;
+  private readonly rows = new Map(
+    Object.entries(PRINCIPALS).map(([secret, p]) => [
+      hashSecret(secret).toString('hex'),
+      {
+        id: p.keyId,
+        role: p.role,
+        customer_id: p.customerId,
+        name: p.name,
+        prefix: secret.slice(0, 12),
+        created_at: new Date(0),
+        revoked_at: null,
+      },
+    ]),
+  );
+  async query(_sql: string, params: unknown[]) {
+    this.queries += 1;
+    const row = this.rows.get((params[0] as Buffer).toString('hex'));
+    return { rows: row ? [row] : [], rowCount: row ? 1 : 0 };
+  }
+  asPool(): pg.Pool {
+    return this as unknown as pg.Pool;
   }
 }
 

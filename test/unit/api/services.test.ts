@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadApiConfig } from '../../../api/config.ts';
 import { canonicalJson } from '../../../api/plugins/idempotency.ts';
+import { AddressLimiter } from '../../../api/services/address-limiter.ts';
 import { generateSecret, hashSecret, SECRET_PATTERN } from '../../../api/services/api-keys.ts';
+import { Lru } from '../../../api/services/lru.ts';
 import {
   decodeCursor,
   encodeCursor,
@@ -82,6 +84,55 @@ describe('loadApiConfig', () => {
     expect(() => loadApiConfig({ API_PORT: 'eighty' })).toThrow(/API_PORT/);
     expect(() => loadApiConfig({ API_CORS_ORIGINS: 'localhost' })).toThrow(/API_CORS_ORIGINS/);
     expect(loadApiConfig({ API_CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+  });
+
+  it('limits producers to 120,000 a minute, addresses without a valid key to 600, and has no CORS', () => {
+    const config = loadApiConfig({});
+    expect(config.rateLimitPerMinute).toEqual({ customer: 600, producer: 120_000, admin: 6_000 });
+    expect(config.rateLimitPerAddressPerMinute).toBe(600);
+    expect(config.corsOrigins).toEqual([]);
+    expect(loadApiConfig({ API_RATE_LIMIT_PER_ADDRESS: '5' }).rateLimitPerAddressPerMinute).toBe(5);
+    expect(() => loadApiConfig({ API_RATE_LIMIT_PER_ADDRESS: '0' })).toThrow(/API_RATE_LIMIT_PER_ADDRESS/);
+  });
+});
+
+describe('Lru', () => {
+  it('evicts the least recently used entry, a read counting as a use', () => {
+    const lru = new Lru<string, number>(2);
+    lru.set('a', 1);
+    lru.set('b', 2);
+    expect(lru.get('a')).toBe(1);
+    lru.set('c', 3);
+    expect([lru.has('a'), lru.has('b'), lru.has('c'), lru.size]).toEqual([true, false, true, 2]);
+    lru.set('a', 4); // an update is a use, not a new entry
+    lru.set('d', 5);
+    expect([lru.get('a'), lru.has('c'), lru.size]).toEqual([4, false, 2]);
+    expect(() => new Lru(0)).toThrow(RangeError);
+  });
+});
+
+describe('AddressLimiter', () => {
+  it('refuses an address that spent its budget until its window ends, and takes refunds', () => {
+    let now = 1_000;
+    const limiter = new AddressLimiter({ max: 2, windowMs: 60_000, clock: () => now });
+    expect(limiter.charge('a')).toEqual({ allowed: true });
+    expect(limiter.charge('a')).toEqual({ allowed: true });
+    limiter.refund('a');
+    expect(limiter.charge('a')).toEqual({ allowed: true });
+    now += 15_000;
+    expect(limiter.charge('a')).toEqual({ allowed: false, retryAfterSeconds: 45 });
+    expect(limiter.charge('b')).toEqual({ allowed: true });
+    now += 45_000;
+    expect(limiter.charge('a')).toEqual({ allowed: true });
+  });
+
+  it('remembers a bounded number of addresses', () => {
+    const limiter = new AddressLimiter({ max: 1, maxAddresses: 2 });
+    limiter.charge('a');
+    limiter.charge('b');
+    limiter.charge('c'); // forgets a
+    expect(limiter.charge('a')).toEqual({ allowed: true });
+    expect(limiter.charge('c')).toMatchObject({ allowed: false });
   });
 });
 
